@@ -1,0 +1,113 @@
+/**
+ * Every error cachekit raises. One base class with a stable `code`, so callers branch on the code
+ * rather than on a message, and a `Symbol.for` marker so `isInstance` works even when two copies of
+ * `@cachekit/core` end up in one app (where `instanceof` would fail).
+ */
+
+const marker = Symbol.for('cachekit.error')
+
+/** The stable codes of cachekit errors. New codes may be added; existing ones never change meaning. */
+export type CacheErrorCode =
+  | 'E_INVALID_DURATION'
+  | 'E_INVALID_OPTION'
+  | 'E_INVALID_KEY'
+  | 'E_CODEC_ENCODE'
+  | 'E_CODEC_DECODE'
+  | 'E_VALUE_TOO_LARGE'
+  | 'E_STORE_CLOSED'
+  | 'E_STORE_FAILURE'
+  | 'E_FACTORY_ERROR'
+  | 'E_FACTORY_SOFT_TIMEOUT'
+  | 'E_FACTORY_HARD_TIMEOUT'
+  | 'E_L2_UNAVAILABLE'
+
+/** Options shared by every cachekit error. */
+export interface CacheErrorOptions {
+  /** The cache key the failure concerns, when there is one. */
+  key?: string
+  /** The underlying error. */
+  cause?: unknown
+}
+
+/** Base class of every error thrown or emitted by cachekit packages. */
+export class CacheError extends Error {
+  /** A stable, machine-readable code such as `E_CODEC_DECODE`. */
+  readonly code: CacheErrorCode
+  /** The cache key the failure concerns, when there is one. */
+  readonly key: string | undefined
+  /** Marks cachekit errors across package copies; see `isInstance`. */
+  readonly [marker] = true
+
+  constructor(code: CacheErrorCode, message: string, options: CacheErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.key = options.key
+  }
+
+  /** True for any cachekit error, from this copy of the package or another. */
+  static isInstance(error: unknown): error is CacheError {
+    return typeof error === 'object' && error !== null && marker in error
+  }
+
+  /** True when `error` is a cachekit error with the given code. */
+  static hasCode(error: unknown, code: CacheErrorCode): error is CacheError {
+    return CacheError.isInstance(error) && error.code === code
+  }
+}
+
+/** A duration string or number could not be parsed, or is negative. */
+export class InvalidDurationError extends CacheError {
+  constructor(input: unknown, options: CacheErrorOptions = {}) {
+    super('E_INVALID_DURATION', `[cachekit/core] invalid duration: ${describe(input)}`, options)
+  }
+}
+
+/** An option passed to a factory or call is invalid. */
+export class InvalidOptionError extends CacheError {
+  constructor(message: string, options: CacheErrorOptions = {}) {
+    super('E_INVALID_OPTION', message, options)
+  }
+}
+
+/** Bytes could not be decoded: truncated, tampered with, or written by something else. */
+export class CodecDecodeError extends CacheError {
+  constructor(message: string, options: CacheErrorOptions = {}) {
+    super('E_CODEC_DECODE', message, options)
+  }
+}
+
+/** A value could not be encoded by the configured codec chain. */
+export class CodecEncodeError extends CacheError {
+  constructor(message: string, options: CacheErrorOptions = {}) {
+    super('E_CODEC_ENCODE', message, options)
+  }
+}
+
+/** A value is larger than the store or codec accepts; it was refused, not truncated. */
+export class ValueTooLargeError extends CacheError {
+  /** Size of the refused value in bytes. */
+  readonly size: number
+  /** The limit it exceeded, in bytes. */
+  readonly limit: number
+
+  constructor(size: number, limit: number, message: string, options: CacheErrorOptions = {}) {
+    super('E_VALUE_TOO_LARGE', message, options)
+    this.size = size
+    this.limit = limit
+  }
+}
+
+/** An operation was attempted on a store that has been closed. */
+export class StoreClosedError extends CacheError {
+  constructor(storeName: string, options: CacheErrorOptions = {}) {
+    super('E_STORE_CLOSED', `[cachekit] store "${storeName}" is closed`, options)
+  }
+}
+
+function describe(input: unknown): string {
+  if (typeof input === 'string') return JSON.stringify(input)
+  if (typeof input === 'number' || typeof input === 'bigint' || typeof input === 'boolean')
+    return String(input)
+  return typeof input
+}

@@ -1,0 +1,46 @@
+/**
+ * The Store contract: the storage behind one tier. Kept to a handful of methods so a new backend is
+ * a small amount of code; every implementation must pass the suite in `@cachekit/core/testing`.
+ *
+ * A local store (memory) holds decoded entries, so an L1 hit costs no decode. A remote store
+ * (Redis) holds bytes; the cache frames and encodes entries before they reach it.
+ */
+export interface Store<V = Uint8Array> {
+  /** A short name used in errors, events and metrics, e.g. `memory` or `redis`. */
+  readonly name: string
+  /** `local` stores live in this process; `remote` ones are shared between processes. */
+  readonly kind: 'local' | 'remote'
+
+  /** The value under `key`, or `undefined` when missing or expired. */
+  get(key: string): Promise<V | undefined>
+  /** Values for several keys, in the order asked, `undefined` where missing. */
+  getMany(keys: readonly string[]): Promise<Array<V | undefined>>
+  /** Stores a value; `ttlMs` (a positive integer) bounds its life, `undefined` keeps it until evicted or deleted. */
+  set(key: string, value: V, ttlMs?: number): Promise<void>
+  /** Stores several values, each with its own TTL. */
+  setMany(writes: readonly StoreWrite<V>[]): Promise<void>
+  /** Deletes keys; resolves with how many of them existed. */
+  delete(keys: readonly string[]): Promise<number>
+  /** Deletes every key starting with `prefix` (all keys of this store when omitted); resolves with the count. */
+  clear(prefix?: string): Promise<number>
+  /**
+   * Yields every key matching a Redis-style glob (`*`, `?`, `[a-z]`, `[^a]`, `\` escapes) once.
+   * Keys written during the scan may or may not be seen. Use `escapeGlob` for literal parts.
+   */
+  scan(pattern: string): AsyncIterable<string>
+  /** Releases what the store owns. Later calls reject with `StoreClosedError`. */
+  close(): Promise<void>
+
+  /**
+   * Optional: the value under `key` without a promise. Local stores offer it so an L1 hit costs no
+   * microtask; callers fall back to `get` when it is absent.
+   */
+  getSync?(key: string): V | undefined
+}
+
+/** One write of `Store.setMany`. */
+export interface StoreWrite<V = Uint8Array> {
+  key: string
+  value: V
+  ttlMs?: number | undefined
+}

@@ -1,0 +1,1 @@
+export { type StoreContractOptions, storeContractSuite } from './store_contract_suite.js'

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Checks that every published package is fit to publish, from its built `dist`:
+//  1. `publint --strict` and `attw --pack` are clean (the package's own `publint` script);
+//  2. `import` and `require` of every entry point expose the same names, so ESM and CJS users get
+//     one API (a tsup or exports mistake shows up here before a user finds it).
+// Run `pnpm build` first; `pnpm check:packages` does both.
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+
+const root = resolve(import.meta.dirname, '../..')
+const packagesDir = join(root, 'packages')
+const failures = []
+
+for (const folder of readdirSync(packagesDir).sort()) {
+  const dir = join(packagesDir, folder)
+  const manifestPath = join(dir, 'package.json')
+  if (!existsSync(manifestPath)) continue
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'))
+  if (manifest.private) continue
+  console.log(`\n== ${manifest.name}`)
+  try {
+    execFileSync('pnpm', ['run', '--silent', 'publint'], { cwd: dir, stdio: 'inherit' })
+  } catch {
+    failures.push(`${manifest.name}: publint/attw failed`)
+  }
+  for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
+    if (subpath === './package.json' || typeof target !== 'object') continue
+    if (!target.require) {
+      console.log(`${subpath}: ESM-only entry, no parity to check`)
+      continue
+    }
+    const esmFile = join(dir, target.import.default)
+    const cjsFile = join(dir, target.require.default)
+    let esmNames
+    let cjsNames
+    try {
+      esmNames = Object.keys(await import(pathToFileURL(esmFile).href)).sort()
+      cjsNames = Object.keys(createRequire(cjsFile)(cjsFile))
+        .filter((name) => name !== '__esModule' && name !== 'default')
+        .sort()
+    } catch (error) {
+      failures.push(`${manifest.name} ${subpath}: could not load the build (${error.message})`)
+      continue
+    }
+    const onlyEsm = esmNames.filter((name) => !cjsNames.includes(name))
+    const onlyCjs = cjsNames.filter((name) => !esmNames.includes(name))
+    if (onlyEsm.length + onlyCjs.length > 0) {
+      failures.push(`${manifest.name} ${subpath}: only in ESM [${onlyEsm}], only in CJS [${onlyCjs}]`)
+    } else {
+      console.log(`import/require parity ${subpath}: ${esmNames.length} names`)
+    }
+  }
+}
+
+if (failures.length > 0) {
+  console.error(`\n${failures.length} package check(s) failed:\n${failures.join('\n')}`)
+  process.exit(1)
+}
+console.log('\nall packages publish cleanly')
