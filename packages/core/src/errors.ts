@@ -10,16 +10,11 @@ const marker = Symbol.for('cachekit.error')
 export type CacheErrorCode =
   | 'E_INVALID_DURATION'
   | 'E_INVALID_OPTION'
-  | 'E_INVALID_KEY'
   | 'E_CODEC_ENCODE'
   | 'E_CODEC_DECODE'
   | 'E_VALUE_TOO_LARGE'
   | 'E_STORE_CLOSED'
   | 'E_STORE_FAILURE'
-  | 'E_FACTORY_ERROR'
-  | 'E_FACTORY_SOFT_TIMEOUT'
-  | 'E_FACTORY_HARD_TIMEOUT'
-  | 'E_L2_UNAVAILABLE'
 
 /** Options shared by every cachekit error. */
 export interface CacheErrorOptions {
@@ -110,4 +105,16 @@ function describe(input: unknown): string {
   if (typeof input === 'number' || typeof input === 'bigint' || typeof input === 'boolean')
     return String(input)
   return typeof input
+}
+
+/** A store failed or did not answer in time; the cache reports it and carries on without that tier. */
+export class StoreFailureError extends CacheError {
+  /** Name of the store that failed, e.g. `redis`. */
+  readonly store: string
+
+  constructor(store: string, operation: string, options: CacheErrorOptions = {}) {
+    const reason = options.cause instanceof Error ? `: ${options.cause.message}` : ''
+    super('E_STORE_FAILURE', `[cachekit] ${operation} on store "${store}" failed${reason}`, options)
+    this.store = store
+  }
 }

@@ -1,4 +1,24 @@
 export type { Bus, BusHandler, BusMessage, Unsubscribe } from './bus.js'
+export { Cache } from './cache/cache.js'
+export type {
+  CacheEventMap,
+  CacheEventName,
+  CacheListener,
+  CacheOperation,
+  CacheTier,
+} from './cache/cache_events.js'
+export type {
+  CacheOptions,
+  Factory,
+  FactoryContext,
+  SetManyItem,
+  Ttl,
+  TtlContext,
+  WrapOptions,
+  WriteOptions,
+} from './cache/cache_options.js'
+export type { CacheStats, TierStats } from './cache/cache_stats.js'
+export { createCache } from './cache/create_cache.js'
 export type { Codec } from './codec.js'
 export { type Duration, type DurationUnit, parseDuration, parseOptionalDuration } from './duration.js'
 export {
@@ -19,6 +39,7 @@ export {
   InvalidDurationError,
   InvalidOptionError,
   StoreClosedError,
+  StoreFailureError,
   ValueTooLargeError,
 } from './errors.js'
 export { escapeGlob, globPrefix, globToRegExp, isLiteralGlob } from './glob.js'

@@ -1,3 +1,5 @@
+import type { Codec } from './codec.js'
+
 /**
  * The Store contract: the storage behind one tier. Kept to a handful of methods so a new backend is
  * a small amount of code; every implementation must pass the suite in `@cachekit/core/testing`.
@@ -30,6 +32,12 @@ export interface Store<V = Uint8Array> {
   scan(pattern: string): AsyncIterable<string>
   /** Releases what the store owns. Later calls reject with `StoreClosedError`. */
   close(): Promise<void>
+
+  /**
+   * Optional, remote stores: the codec the store suggests when the cache is given none, so
+   * `redisStore(...)` can bring a sensible default without core depending on a serializer.
+   */
+  readonly codec?: Codec
 
   /**
    * Optional: the value under `key` without a promise. Local stores offer it so an L1 hit costs no

@@ -1,0 +1,75 @@
+import type { CacheError } from '../errors.js'
+
+/** The tier that answered a read. */
+export type CacheTier = 'l1' | 'l2' | 'fallback'
+
+/** Cache operations named in error events. */
+export type CacheOperation =
+  | 'get'
+  | 'getMany'
+  | 'has'
+  | 'set'
+  | 'setMany'
+  | 'delete'
+  | 'clear'
+  | 'deleteMatching'
+  | 'recover'
+
+/** What each cache event carries. Keys are the keys the stores see (namespace prefix included). */
+export interface CacheEventMap {
+  hit: { key: string; tier: CacheTier }
+  miss: { key: string }
+  set: { key: string }
+  delete: { key: string }
+  clear: { prefix: string }
+  /** A cache failure: counted and reported here, never thrown at the caller unless `throwErrors` is on. */
+  error: { error: CacheError; operation: CacheOperation; key?: string }
+  /** The remote tier failed repeatedly; reads and writes now go to the fallback store. */
+  'fallback:open': { error: unknown }
+  /** The remote tier answers again and is back in use. */
+  'fallback:close': { downtimeMs: number }
+}
+
+/** A name of a cache event. */
+export type CacheEventName = keyof CacheEventMap
+
+/** A listener of one cache event. */
+export type CacheListener<E extends CacheEventName> = (payload: CacheEventMap[E]) => void
+
+/**
+ * A small typed emitter. Events fire on every cache operation, so `emit` first checks for listeners
+ * and builds nothing when there are none; a listener that throws cannot break a cache call.
+ */
+export class CacheEvents {
+  private readonly listeners: { [E in CacheEventName]?: Array<CacheListener<E>> } = {}
+
+  on<E extends CacheEventName>(event: E, listener: CacheListener<E>): () => void {
+    const list = (this.listeners[event] ?? []) as Array<CacheListener<E>>
+    list.push(listener)
+    ;(this.listeners as Record<E, Array<CacheListener<E>>>)[event] = list
+    return () => this.off(event, listener)
+  }
+
+  off<E extends CacheEventName>(event: E, listener: CacheListener<E>): void {
+    const list = this.listeners[event] as Array<CacheListener<E>> | undefined
+    const index = list?.indexOf(listener) ?? -1
+    if (index >= 0) list!.splice(index, 1)
+  }
+
+  /** True when someone listens, so callers can skip building a payload. */
+  has(event: CacheEventName): boolean {
+    return (this.listeners[event]?.length ?? 0) > 0
+  }
+
+  emit<E extends CacheEventName>(event: E, payload: CacheEventMap[E]): void {
+    const list = this.listeners[event] as Array<CacheListener<E>> | undefined
+    if (!list) return
+    for (const listener of [...list]) {
+      try {
+        listener(payload)
+      } catch {
+        // A broken listener must not turn a cache call into a failure.
+      }
+    }
+  }
+}

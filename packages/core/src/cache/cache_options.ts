@@ -1,0 +1,86 @@
+import type { Codec } from '../codec.js'
+import type { Duration } from '../duration.js'
+import type { CacheEntry } from '../entry.js'
+import type { Store } from '../store.js'
+
+/** Facts a TTL function may base its answer on. */
+export interface TtlContext {
+  /** The key as the caller gave it (without namespace prefix). */
+  key: string
+  /** The moment of the write; a TTL can follow the time of day (shorter at peak hours, say). */
+  now: Date
+}
+
+/**
+ * How long a value stays fresh: a duration, or a function of the value and the moment.
+ * `Infinity` keeps it until it is deleted or evicted.
+ */
+export type Ttl<T = unknown> = Duration | ((value: T, context: TtlContext) => Duration)
+
+/** Options of one write, and the defaults a cache or profile gives its writes. */
+export interface WriteOptions<T = unknown> {
+  /** Freshness of the value. Defaults to the profile's, then the cache's (`1h` if none). */
+  ttl?: Ttl<T>
+}
+
+/** Options of `createCache`. */
+export interface CacheOptions {
+  /**
+   * Prefix of every key this cache writes, followed by `:`. Keep it distinct per app sharing a Redis.
+   * Defaults to `cachekit`. It is the developer's, so Redis Cluster hash tags in it (`{app}`) are kept.
+   */
+  prefix?: string
+  /** The local tier: a store of decoded entries, e.g. `memoryStore({ maxEntries: 10_000 })`. */
+  l1?: Store<CacheEntry>
+  /** The remote tier: a store of bytes shared between processes, e.g. `redisStore({ client })`. */
+  l2?: Store<Uint8Array>
+  /** How values become bytes for L2. Defaults to the L2 store's own `codec`. */
+  codec?: Codec
+  /** Serves reads and writes while L2 is failing; usually a `memoryStore`. Without it, only L1 serves. */
+  fallback?: Store<CacheEntry>
+  /** Default freshness of values. Defaults to `'1h'`. */
+  ttl?: Ttl
+  /** Longest time an entry lives in L1, so an L1 copy is re-read from L2 at least this often. */
+  l1MaxTtl?: Duration
+  /** How long one L2 call may take before it counts as a failure. Defaults to `'1s'`; `0` waits forever. */
+  l2Timeout?: Duration
+  /** The circuit breaker in front of L2. */
+  breaker?: {
+    /** Consecutive L2 failures that open it. Defaults to 3. */
+    failureThreshold?: number
+    /** How often an open breaker checks whether L2 is back. Defaults to `'500ms'`. */
+    probeInterval?: Duration
+  }
+  /**
+   * Keys written during an L2 outage are remembered so their old L2 copies can be deleted on
+   * recovery; this bounds how many. Defaults to 100,000.
+   */
+  maxOutageKeys?: number
+  /** Throw cache failures at the caller instead of only counting and emitting them. Defaults to false. */
+  throwErrors?: boolean
+}
+
+/** An item of `setMany`. */
+export interface SetManyItem<T = unknown> extends WriteOptions<T> {
+  key: string
+  value: T
+}
+
+/** Lets a factory adjust how its result is cached. */
+export interface FactoryContext {
+  /** The key as the caller gave it. */
+  readonly key: string
+  /** Overrides the TTL for this result, e.g. from a token's own expiry. */
+  setTtl(ttl: Duration): void
+  /** Returns the result to the caller without caching it (e.g. an empty or partial answer). */
+  skip(): void
+}
+
+/** Produces a value on a miss. */
+export type Factory<T> = (context: FactoryContext) => T | Promise<T>
+
+/** Options of `wrap`. */
+export interface WrapOptions<Args extends unknown[], R> extends WriteOptions<R> {
+  /** The cache key of a call. Defaults to the function's name and its JSON-encoded arguments. */
+  key?: (...args: Args) => string
+}

@@ -1,0 +1,288 @@
+import type { Codec } from '../codec.js'
+import { type CacheEntry, storeTtlMs } from '../entry.js'
+import { decodeEntry, decodeEntryHeader, encodeEntry } from '../entry_frame.js'
+import { CacheError, CodecDecodeError, StoreFailureError } from '../errors.js'
+import type { Store, StoreWrite } from '../store.js'
+import type { CacheEvents, CacheOperation, CacheTier } from './cache_events.js'
+import type { StatsCounters } from './cache_stats.js'
+import { CircuitBreaker } from './circuit_breaker.js'
+import { withTimeout } from './with_timeout.js'
+
+/** An entry read from the remote tier, or from the fallback while the remote tier is skipped. */
+export interface RemoteHit {
+  entry: CacheEntry
+  tier: Extract<CacheTier, 'l2' | 'fallback'>
+}
+
+export interface RemoteTierOptions {
+  store: Store<Uint8Array>
+  codec: Codec
+  fallback: Store<CacheEntry> | undefined
+  timeoutMs: number
+  failureThreshold: number
+  probeIntervalMs: number
+  probeKey: string
+  /** How many keys written during an outage are remembered, to be dropped from L2 on recovery. */
+  maxOutageKeys: number
+  throwErrors: boolean
+  events: CacheEvents
+  stats: StatsCounters
+}
+
+const DELETE_BATCH = 500
+
+/**
+ * The remote tier (L2) behind a circuit breaker, with the fallback store standing in while it is
+ * open. Every failure is counted and emitted, and thrown only when `throwErrors` is set.
+ *
+ * While L2 is skipped, writes and deletes cannot reach it, so the keys they touched are remembered;
+ * on recovery they are deleted from L2 before the breaker closes. Deleting rather than writing back
+ * is deliberate: another process may have written a newer value meanwhile, and a miss is always safe
+ * where an old value is not.
+ */
+export class RemoteTier {
+  readonly codec: Codec
+  private readonly breaker: CircuitBreaker
+  private readonly outageKeys = new Set<string>()
+  private readonly outagePrefixes = new Set<string>()
+  private outageOverflowed = false
+
+  constructor(private readonly options: RemoteTierOptions) {
+    this.codec = options.codec
+    this.breaker = new CircuitBreaker({
+      failureThreshold: options.failureThreshold,
+      probeIntervalMs: options.probeIntervalMs,
+      probe: () => withTimeout(options.store.get(options.probeKey), options.timeoutMs, 'probe'),
+      onOpen: (error) => options.events.emit('fallback:open', { error }),
+      onRecover: () => this.replayOutage(),
+      isSettled: () => this.outageKeys.size === 0 && this.outagePrefixes.size === 0,
+      onClose: (downtimeMs) => {
+        void options.fallback?.clear().catch(() => undefined)
+        options.events.emit('fallback:close', { downtimeMs })
+      },
+    })
+  }
+
+  get usingFallback(): boolean {
+    return this.breaker.isOpen
+  }
+
+  /** Frames and encodes an entry; throws the codec's typed error for values it refuses. */
+  encode(entry: CacheEntry): Uint8Array {
+    return encodeEntry(entry, this.codec)
+  }
+
+  async get(key: string): Promise<RemoteHit | undefined> {
+    if (this.breaker.isOpen) return this.fallbackGet(key)
+    let bytes: Uint8Array | undefined
+    try {
+      bytes = await this.call('get', key, this.options.store.get(key))
+    } catch (error) {
+      this.fail('get', error, key)
+      return this.fallbackGet(key)
+    }
+    if (bytes === undefined) return undefined
+    const entry = this.decode(bytes, key)
+    return entry && { entry, tier: 'l2' }
+  }
+
+  /** Reads only an entry's timing and tags, for `has`: the value is not decoded. */
+  async getHeader(key: string): Promise<Omit<CacheEntry, 'value'> | undefined> {
+    if (this.breaker.isOpen) return (await this.fallbackGet(key))?.entry
+    try {
+      const bytes = await this.call('has', key, this.options.store.get(key))
+      return bytes && decodeEntryHeader(bytes)
+    } catch (error) {
+      if (error instanceof CodecDecodeError) return this.reportDecodeFailure(error, key)
+      this.fail('has', error, key)
+      return (await this.fallbackGet(key))?.entry
+    }
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<RemoteHit | undefined>> {
+    if (this.breaker.isOpen) return Promise.all(keys.map((key) => this.fallbackGet(key)))
+    let values: Array<Uint8Array | undefined>
+    try {
+      values = await this.call('getMany', undefined, this.options.store.getMany(keys))
+    } catch (error) {
+      this.fail('getMany', error)
+      return Promise.all(keys.map((key) => this.fallbackGet(key)))
+    }
+    return values.map((bytes, i) => {
+      if (bytes === undefined) return undefined
+      const entry = this.decode(bytes, keys[i]!)
+      return entry && { entry, tier: 'l2' as const }
+    })
+  }
+
+  async set(key: string, entry: CacheEntry, bytes: Uint8Array): Promise<void> {
+    const ttlMs = storeTtlMs(entry)
+    if (!this.breaker.isOpen) {
+      try {
+        await this.call('set', key, this.options.store.set(key, bytes, ttlMs))
+        return
+      } catch (error) {
+        this.fail('set', error, key)
+      }
+    }
+    this.rememberOutageKeys([key])
+    await this.options.fallback?.set(key, entry, ttlMs).catch(() => undefined)
+  }
+
+  async setMany(writes: ReadonlyArray<{ key: string; entry: CacheEntry; bytes: Uint8Array }>): Promise<void> {
+    if (!this.breaker.isOpen) {
+      const storeWrites: StoreWrite<Uint8Array>[] = writes.map(({ key, entry, bytes }) => ({
+        key,
+        value: bytes,
+        ttlMs: storeTtlMs(entry),
+      }))
+      try {
+        await this.call('setMany', undefined, this.options.store.setMany(storeWrites))
+        return
+      } catch (error) {
+        this.fail('setMany', error)
+      }
+    }
+    this.rememberOutageKeys(writes.map((write) => write.key))
+    const fallbackWrites = writes.map(({ key, entry }) => ({ key, value: entry, ttlMs: storeTtlMs(entry) }))
+    await this.options.fallback?.setMany(fallbackWrites).catch(() => undefined)
+  }
+
+  /** Deletes keys; resolves with how many existed in the tier that answered. */
+  async delete(keys: readonly string[]): Promise<number> {
+    if (!this.breaker.isOpen) {
+      try {
+        return await this.call(
+          'delete',
+          keys.length === 1 ? keys[0] : undefined,
+          this.options.store.delete(keys),
+        )
+      } catch (error) {
+        this.fail('delete', error, keys.length === 1 ? keys[0] : undefined)
+      }
+    }
+    this.rememberOutageKeys(keys)
+    return (await this.options.fallback?.delete(keys).catch(() => 0)) ?? 0
+  }
+
+  async clear(prefix: string): Promise<number> {
+    if (!this.breaker.isOpen) {
+      try {
+        // A clear walks the whole keyspace in batches, so it gets no per-call timeout.
+        return await this.options.store.clear(prefix).then((count) => {
+          this.breaker.recordSuccess()
+          return count
+        })
+      } catch (error) {
+        this.fail('clear', error)
+      }
+    }
+    this.outagePrefixes.add(prefix)
+    return (await this.options.fallback?.clear(prefix).catch(() => 0)) ?? 0
+  }
+
+  /** Deletes every key matching a store-level glob; resolves with the count. */
+  async deleteMatching(pattern: string): Promise<number> {
+    const store = this.breaker.isOpen ? this.options.fallback : this.options.store
+    if (!store) return 0
+    let deleted = 0
+    let batch: string[] = []
+    try {
+      for await (const key of store.scan(pattern)) {
+        batch.push(key)
+        if (batch.length >= DELETE_BATCH) {
+          deleted += await store.delete(batch)
+          batch = []
+        }
+      }
+      if (batch.length > 0) deleted += await store.delete(batch)
+    } catch (error) {
+      this.fail('deleteMatching', error)
+    }
+    return deleted
+  }
+
+  async close(): Promise<void> {
+    this.breaker.stop()
+    await Promise.all([this.options.store.close(), this.options.fallback?.close()])
+  }
+
+  private async call<T>(operation: CacheOperation, key: string | undefined, pending: Promise<T>): Promise<T> {
+    const result = await withTimeout(pending, this.options.timeoutMs, key ? `${operation} ${key}` : operation)
+    this.breaker.recordSuccess()
+    return result
+  }
+
+  private decode(bytes: Uint8Array, key: string): CacheEntry | undefined {
+    try {
+      return decodeEntry(bytes, this.codec)
+    } catch (error) {
+      // Not deleted: a newer version of cachekit may have written a frame this one cannot read,
+      // and deleting it would break that instance during a rolling deploy. It reads as a miss.
+      return this.reportDecodeFailure(error, key)
+    }
+  }
+
+  private reportDecodeFailure(error: unknown, key: string): undefined {
+    const typed =
+      error instanceof CodecDecodeError
+        ? error
+        : new CodecDecodeError(`[cachekit/core] bytes under "${key}" did not decode`, { key, cause: error })
+    this.report('get', typed, key)
+    return undefined
+  }
+
+  private async fallbackGet(key: string): Promise<RemoteHit | undefined> {
+    const entry = await this.options.fallback?.get(key).catch(() => undefined)
+    return entry && { entry, tier: 'fallback' }
+  }
+
+  private rememberOutageKeys(keys: readonly string[]): void {
+    for (const key of keys) {
+      if (this.outageKeys.size >= this.options.maxOutageKeys) {
+        this.outageOverflowed = true
+        return
+      }
+      this.outageKeys.add(key)
+    }
+  }
+
+  /** Runs before the breaker closes; throwing keeps it open and the probe tries again later. */
+  private async replayOutage(): Promise<void> {
+    const { store } = this.options
+    while (this.outageKeys.size > 0 || this.outagePrefixes.size > 0) {
+      const keys = [...this.outageKeys]
+      const prefixes = [...this.outagePrefixes]
+      for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+        await withTimeout(store.delete(keys.slice(i, i + DELETE_BATCH)), this.options.timeoutMs, 'recover')
+      }
+      for (const prefix of prefixes) await store.clear(prefix)
+      for (const key of keys) this.outageKeys.delete(key)
+      for (const prefix of prefixes) this.outagePrefixes.delete(prefix)
+    }
+    if (this.outageOverflowed) {
+      this.outageOverflowed = false
+      const error = new StoreFailureError(this.options.store.name, 'recover', {
+        cause: new Error(
+          `more than ${this.options.maxOutageKeys} keys were written during the outage; values written before it may be served until they expire`,
+        ),
+      })
+      this.report('recover', error)
+    }
+  }
+
+  /** A remote-tier failure: counts toward opening the breaker, then is reported. */
+  private fail(operation: CacheOperation, error: unknown, key?: string): void {
+    this.breaker.recordFailure(error)
+    const typed = CacheError.isInstance(error)
+      ? error
+      : new StoreFailureError(this.options.store.name, operation, { key, cause: error })
+    this.report(operation, typed, key)
+  }
+
+  private report(operation: CacheOperation, error: CacheError, key?: string): void {
+    this.options.stats.errors++
+    this.options.events.emit('error', key === undefined ? { error, operation } : { error, operation, key })
+    if (this.options.throwErrors) throw error
+  }
+}

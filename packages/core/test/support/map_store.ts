@@ -1,0 +1,98 @@
+import { globPrefix, globToRegExp, type Store, StoreClosedError, type StoreWrite } from '../../src/index.js'
+
+/**
+ * A plain Map-backed Store for core's own tests (core may not depend on @cachekit/memory). It passes
+ * the Store contract suite, and `failing` makes every call reject, to stand in for a remote tier that
+ * is down in tests of the cache's own logic; the Redis outage itself is tested against a real
+ * redis-server in @cachekit/redis.
+ */
+export class MapStore<V> implements Store<V> {
+  readonly name: string
+  readonly kind: 'local' | 'remote'
+  failing = false
+  calls = 0
+  private readonly data = new Map<string, { value: V; expiresAt: number }>()
+  private closed = false
+
+  constructor(options: { name?: string; kind?: 'local' | 'remote'; sync?: boolean } = {}) {
+    this.name = options.name ?? 'map'
+    this.kind = options.kind ?? 'local'
+    if (options.sync === false) this.getSync = undefined
+  }
+
+  getSync?: (key: string) => V | undefined = (key) => this.read(key)
+
+  async get(key: string): Promise<V | undefined> {
+    this.check()
+    return this.read(key)
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<V | undefined>> {
+    this.check()
+    return keys.map((key) => this.read(key))
+  }
+
+  async set(key: string, value: V, ttlMs?: number): Promise<void> {
+    this.check()
+    this.data.set(key, {
+      value,
+      expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + ttlMs,
+    })
+  }
+
+  async setMany(writes: readonly StoreWrite<V>[]): Promise<void> {
+    for (const write of writes) await this.set(write.key, write.value, write.ttlMs)
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    this.check()
+    let count = 0
+    for (const key of keys) if (this.read(key) !== undefined && this.data.delete(key)) count++
+    return count
+  }
+
+  async clear(prefix = ''): Promise<number> {
+    this.check()
+    const keys = [...this.data.keys()].filter((key) => key.startsWith(prefix) && this.read(key) !== undefined)
+    for (const key of keys) this.data.delete(key)
+    return keys.length
+  }
+
+  async *scan(pattern: string): AsyncIterable<string> {
+    this.check()
+    const regexp = globToRegExp(pattern)
+    const prefix = globPrefix(pattern)
+    for (const key of [...this.data.keys()]) {
+      if (key.startsWith(prefix) && regexp.test(key) && this.read(key) !== undefined) yield key
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+  }
+
+  /** Writes raw data, bypassing everything, as another program would. */
+  poke(key: string, value: V): void {
+    this.data.set(key, { value, expiresAt: Number.POSITIVE_INFINITY })
+  }
+
+  keys(): string[] {
+    return [...this.data.keys()]
+  }
+
+  private read(key: string): V | undefined {
+    const slot = this.data.get(key)
+    if (!slot) return undefined
+    if (Date.now() >= slot.expiresAt) {
+      this.data.delete(key)
+      return undefined
+    }
+    return slot.value
+  }
+
+  private check(): void {
+    this.calls++
+    if (this.closed) throw new StoreClosedError(this.name)
+    if (this.failing) throw new Error(`${this.name} is down`)
+  }
+}
