@@ -122,6 +122,7 @@ export class RemoteTier {
         await this.call('set', key, this.options.store.set(key, bytes, ttlMs))
         return
       } catch (error) {
+        if (CacheError.hasCode(error, 'E_VALUE_TOO_LARGE')) return this.refuse([key], error)
         this.fail('set', error, key)
       }
     }
@@ -140,10 +141,11 @@ export class RemoteTier {
         await this.call('setMany', undefined, this.options.store.setMany(storeWrites))
         return
       } catch (error) {
+        if (CacheError.hasCode(error, 'E_VALUE_TOO_LARGE')) return this.refuse(keysOf(writes), error)
         this.fail('setMany', error)
       }
     }
-    this.rememberOutageKeys(writes.map((write) => write.key))
+    this.rememberOutageKeys(keysOf(writes))
     const fallbackWrites = writes.map(({ key, entry }) => ({ key, value: entry, ttlMs: storeTtlMs(entry) }))
     await this.options.fallback?.setMany(fallbackWrites).catch(() => undefined)
   }
@@ -271,6 +273,15 @@ export class RemoteTier {
     }
   }
 
+  /**
+   * The store refused a value (too large): older copies must not be served as if the write had
+   * happened, so they are deleted. A refusal says nothing about the tier's health.
+   */
+  private async refuse(keys: readonly string[], error: CacheError): Promise<void> {
+    await this.options.store.delete(keys).catch(() => undefined)
+    this.report(keys.length === 1 ? 'set' : 'setMany', error, keys.length === 1 ? keys[0] : undefined)
+  }
+
   /** A remote-tier failure: counts toward opening the breaker, then is reported. */
   private fail(operation: CacheOperation, error: unknown, key?: string): void {
     this.breaker.recordFailure(error)
@@ -285,4 +296,8 @@ export class RemoteTier {
     this.options.events.emit('error', key === undefined ? { error, operation } : { error, operation, key })
     if (this.options.throwErrors) throw error
   }
+}
+
+function keysOf(writes: ReadonlyArray<{ key: string }>): string[] {
+  return writes.map((write) => write.key)
 }

@@ -1,0 +1,80 @@
+import type { Cache } from '@cachekit/core'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { CacheMode } from './build_cache.js'
+import type { ProductDatabase } from './product_database.js'
+
+export interface DemoDependencies {
+  cache: Cache
+  database: ProductDatabase
+  mode: CacheMode
+}
+
+const productKey = (id: number) => `product:${id}`
+
+function parseId(raw: string): number | undefined {
+  const id = Number(raw)
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined
+}
+
+/** The demo service: cached reads of a slow database, writes that invalidate, and stats. */
+export function buildApp({ cache, database, mode }: DemoDependencies): FastifyInstance {
+  const app = Fastify({ logger: false })
+  const products = cache.namespace('products')
+
+  app.get<{ Params: { id: string } }>('/products/:id', async (request, reply) => {
+    const id = parseId(request.params.id)
+    if (id === undefined) return reply.code(400).send({ error: 'id must be a positive integer' })
+    const started = performance.now()
+    let loaded = false
+    const product = await products.getOrSet(productKey(id), async (context) => {
+      loaded = true
+      const row = await database.findProduct(id)
+      if (!row) context.skip() // do not cache a miss of the database
+      return row ?? null
+    })
+    const elapsedMs = Number((performance.now() - started).toFixed(2))
+    reply.header('x-cache', loaded ? 'miss' : 'hit')
+    if (!product) return reply.code(404).send({ error: `no product ${id}`, cache: loaded ? 'miss' : 'hit', elapsedMs })
+    return { product, cache: loaded ? 'miss' : 'hit', elapsedMs }
+  })
+
+  app.get<{ Querystring: { ids?: string } }>('/products', async (request, reply) => {
+    const ids = (request.query.ids ?? database.ids().join(',')).split(',').map(parseId)
+    if (ids.some((id) => id === undefined)) return reply.code(400).send({ error: 'ids must be positive integers' })
+    const started = performance.now()
+    const keys = (ids as number[]).map(productKey)
+    const cached = await products.getMany(keys)
+    const missing = (ids as number[]).filter((_, i) => cached[i] === undefined)
+    const loaded = await Promise.all(missing.map((id) => database.findProduct(id)))
+    await products.setMany(
+      loaded.flatMap((row) => (row ? [{ key: productKey(row.id), value: row }] : [])),
+    )
+    const byId = new Map(loaded.flatMap((row) => (row ? [[row.id, row] as const] : [])))
+    const items = (ids as number[]).map((id, i) => cached[i] ?? byId.get(id) ?? null)
+    return { items, hits: ids.length - missing.length, misses: missing.length, elapsedMs: elapsed(started) }
+  })
+
+  app.put<{ Params: { id: string }; Body: { priceCents?: unknown } }>('/products/:id', async (request, reply) => {
+    const id = parseId(request.params.id)
+    const priceCents = request.body?.priceCents
+    if (id === undefined) return reply.code(400).send({ error: 'id must be a positive integer' })
+    if (typeof priceCents !== 'number' || !Number.isSafeInteger(priceCents) || priceCents < 0) {
+      return reply.code(400).send({ error: 'body must be {"priceCents": <non-negative integer>}' })
+    }
+    const product = await database.updatePrice(id, priceCents)
+    if (!product) return reply.code(404).send({ error: `no product ${id}` })
+    // Write to the source of truth first, then drop the cached copy: the next read loads the new row.
+    await products.delete(productKey(id))
+    return { product, invalidated: productKey(id) }
+  })
+
+  app.get('/stats', async () => ({ mode, cache: cache.stats(), databaseQueries: database.queries }))
+
+  app.get('/health', async () => ({ ok: true, mode, usingFallback: cache.stats().usingFallback }))
+
+  return app
+}
+
+function elapsed(started: number): number {
+  return Number((performance.now() - started).toFixed(2))
+}

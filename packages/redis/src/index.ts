@@ -1,0 +1,14 @@
+export type {
+  Cluster,
+  ClusterConnectionOptions,
+  CommonConnectionOptions,
+  ConnectionOptions,
+  Redis,
+  RedisHost,
+  SentinelConnectionOptions,
+  StandaloneConnectionOptions,
+} from './connection_options.js'
+export { createRedis, parseRedisUrl, reconnectDelay } from './create_redis.js'
+export { connectionFromEnv, hasRedisEnv, type RedisEnvironment } from './env.js'
+export { RedisConfigError } from './errors.js'
+export { type RedisStore, type RedisStoreOptions, redisStore } from './redis_store.js'

@@ -1,0 +1,311 @@
+import {
+  type Codec,
+  escapeGlob,
+  InvalidOptionError,
+  type Store,
+  StoreClosedError,
+  StoreFailureError,
+  type StoreWrite,
+  ValueTooLargeError,
+} from '@cachekit/core'
+import { defaultCodec } from '@cachekit/serializers'
+import type { Cluster, Redis } from 'ioredis'
+import { groupByNode, groupBySlot, isCluster } from './slot_groups.js'
+
+/** Options of `redisStore`. */
+export interface RedisStoreOptions {
+  /** The ioredis client: standalone, Sentinel or Cluster (see `createRedis`). */
+  client: Redis | Cluster
+  /** Prefix of every key this store touches, so apps can share a database. Default: none. */
+  prefix?: string
+  /** The codec a cache uses with this store unless told otherwise. Default: msgpack, lz4 above 1 KiB. */
+  codec?: Codec
+  /** Largest value accepted, in bytes; larger ones are refused with `ValueTooLargeError`. Default 64 MiB. */
+  maxValueBytes?: number
+  /** Keys asked per SCAN call. Default 1000. */
+  scanCount?: number
+  /** Keys per UNLINK call when clearing. Default 500. */
+  deleteBatch?: number
+  /** Quit the client when the store closes. Default true: the store owns the client it is given. */
+  closeClient?: boolean
+  /** How long the first command waits for the initial connection, ms. Default 3000. */
+  readyTimeout?: number
+}
+
+/** A Store of bytes on Redis. */
+export interface RedisStore extends Store<Uint8Array> {
+  /** The client the store uses. */
+  readonly client: Redis | Cluster
+}
+
+const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024
+
+/**
+ * Creates the Redis store: binary values (Buffer APIs), PX expiries, batches grouped by hash slot
+ * (one round trip per node on a Cluster), and SCAN + UNLINK in batches on every master. Never KEYS.
+ *
+ * @example
+ * const store = redisStore({ client: createRedis(process.env.REDIS_URL) })
+ */
+export function redisStore(options: RedisStoreOptions): RedisStore {
+  return new RedisBinaryStore(options)
+}
+
+class RedisBinaryStore implements RedisStore {
+  readonly name = 'redis'
+  readonly kind = 'remote' as const
+  readonly client: Redis | Cluster
+  readonly codec: Codec
+  private readonly prefix: string
+  private readonly maxValueBytes: number
+  private readonly scanCount: number
+  private readonly deleteBatch: number
+  private readonly closeClient: boolean
+  private readonly readyTimeout: number
+  private readonly cluster: boolean
+  private closed = false
+  private wasReady = false
+
+  constructor(options: RedisStoreOptions) {
+    this.client = options.client
+    this.codec = options.codec ?? defaultCodec()
+    this.prefix = options.prefix ?? ''
+    this.maxValueBytes = positive('maxValueBytes', options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES)
+    this.scanCount = positive('scanCount', options.scanCount ?? 1000)
+    this.deleteBatch = positive('deleteBatch', options.deleteBatch ?? 500)
+    this.closeClient = options.closeClient ?? true
+    this.readyTimeout = options.readyTimeout ?? 3_000
+    this.cluster = isCluster(options.client)
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    await this.ready()
+    return (await this.client.getBuffer(this.prefix + key)) ?? undefined
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
+    await this.ready()
+    if (keys.length === 0) return []
+    const redisKeys = keys.map((key) => this.prefix + key)
+    if (!this.cluster) {
+      const values = await this.client.mgetBuffer(...redisKeys)
+      return values.map((value) => value ?? undefined)
+    }
+    const values: Array<Uint8Array | undefined> = new Array(keys.length)
+    await this.perNode(redisKeys, (pipeline, slotKeys) => pipeline.mgetBuffer(...slotKeys), (positions, reply) => {
+      const buffers = reply as Array<Buffer | null>
+      for (const [i, position] of positions.entries()) values[position] = buffers[i] ?? undefined
+    })
+    return values
+  }
+
+  async set(key: string, value: Uint8Array, ttlMs?: number): Promise<void> {
+    await this.ready()
+    this.checkSize(key, value)
+    const buffer = asBuffer(value)
+    if (ttlMs === undefined) await this.client.set(this.prefix + key, buffer)
+    else await this.client.set(this.prefix + key, buffer, 'PX', ttl(ttlMs))
+  }
+
+  async setMany(writes: readonly StoreWrite<Uint8Array>[]): Promise<void> {
+    await this.ready()
+    if (writes.length === 0) return
+    for (const write of writes) this.checkSize(write.key, write.value)
+    const redisKeys = writes.map((write) => this.prefix + write.key)
+    const queue = (pipeline: ReturnType<Redis['pipeline']>, position: number) => {
+      const write = writes[position]!
+      const buffer = asBuffer(write.value)
+      if (write.ttlMs === undefined) pipeline.set(redisKeys[position]!, buffer)
+      else pipeline.set(redisKeys[position]!, buffer, 'PX', ttl(write.ttlMs))
+    }
+    if (!this.cluster) {
+      const pipeline = this.client.pipeline()
+      for (let position = 0; position < writes.length; position++) queue(pipeline, position)
+      throwFirstError(await pipeline.exec())
+      return
+    }
+    await Promise.all(
+      groupByNode(this.client as Cluster, redisKeys).map(async (group) => {
+        const pipeline = this.client.pipeline()
+        for (const positions of group.slots.values()) for (const position of positions) queue(pipeline, position)
+        throwFirstError(await pipeline.exec())
+      }),
+    )
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    await this.ready()
+    if (keys.length === 0) return 0
+    const redisKeys = keys.map((key) => this.prefix + key)
+    if (!this.cluster) {
+      let count = 0
+      for (let i = 0; i < redisKeys.length; i += this.deleteBatch) {
+        count += await this.client.unlink(...redisKeys.slice(i, i + this.deleteBatch))
+      }
+      return count
+    }
+    let count = 0
+    await this.perNode(redisKeys, (pipeline, slotKeys) => pipeline.unlink(...slotKeys), (_positions, reply) => {
+      count += reply as number
+    })
+    return count
+  }
+
+  async clear(prefix = ''): Promise<number> {
+    await this.ready()
+    let count = 0
+    const pattern = `${escapeGlob(this.prefix + prefix)}*`
+    await Promise.all(
+      this.masters().map(async (node) => {
+        for await (const batch of this.scanNode(node, pattern)) {
+          // Not `count += await ...`: that reads `count` before the await and loses other nodes' counts.
+          const unlinked = await this.unlinkOnNode(node, batch)
+          count += unlinked
+        }
+      }),
+    )
+    return count
+  }
+
+  async *scan(pattern: string): AsyncIterable<string> {
+    await this.ready()
+    const redisPattern = escapeGlob(this.prefix) + pattern
+    // SCAN may return a key more than once; the contract promises each key once.
+    const seen = new Set<string>()
+    for (const node of this.masters()) {
+      for await (const batch of this.scanNode(node, redisPattern)) {
+        for (const redisKey of batch) {
+          if (seen.has(redisKey)) continue
+          seen.add(redisKey)
+          yield redisKey.slice(this.prefix.length)
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (!this.closeClient || this.client.status === 'end') return
+    try {
+      await this.client.quit()
+    } catch {
+      this.client.disconnect()
+    }
+  }
+
+  /**
+   * Waits for the first connection only. After that, commands fail fast while Redis is away (the
+   * offline queue is off), which is what lets the cache fall back at once.
+   */
+  private async ready(): Promise<void> {
+    if (this.closed) throw new StoreClosedError(this.name)
+    if (this.wasReady) return
+    if (this.client.status === 'ready') {
+      this.wasReady = true
+      return
+    }
+    if (this.client.status === 'wait') void this.client.connect().catch(() => undefined)
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.off('ready', onReady)
+        reject(new StoreFailureError(this.name, `connect (not ready within ${this.readyTimeout} ms)`))
+      }, this.readyTimeout)
+      const onReady = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.client.once('ready', onReady)
+    })
+    this.wasReady = true
+  }
+
+  private masters(): Redis[] {
+    return this.cluster ? (this.client as Cluster).nodes('master') : [this.client as Redis]
+  }
+
+  private async *scanNode(node: Redis, pattern: string): AsyncIterable<string[]> {
+    let cursor = '0'
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', this.scanCount)
+      cursor = next
+      if (keys.length > 0) yield keys
+    } while (cursor !== '0')
+  }
+
+  /** Unlinks keys a node's SCAN returned, on that node, one command per slot in one pipeline. */
+  private async unlinkOnNode(node: Redis, keys: string[]): Promise<number> {
+    let count = 0
+    for (let i = 0; i < keys.length; i += this.deleteBatch) {
+      const batch = keys.slice(i, i + this.deleteBatch)
+      if (!this.cluster) {
+        count += await node.unlink(...batch)
+        continue
+      }
+      const pipeline = node.pipeline()
+      for (const slotKeys of groupBySlot(batch)) pipeline.unlink(...slotKeys)
+      for (const [error, reply] of (await pipeline.exec()) ?? []) if (!error) count += reply as number
+    }
+    return count
+  }
+
+  /** Runs one multi-key command per slot, in one pipeline per node, all nodes at once. */
+  private async perNode(
+    redisKeys: readonly string[],
+    queue: (pipeline: ReturnType<Redis['pipeline']>, slotKeys: string[]) => void,
+    collect: (positions: number[], reply: unknown) => void,
+  ): Promise<void> {
+    await Promise.all(
+      groupByNode(this.client as Cluster, redisKeys).map(async (group) => {
+        const pipeline = this.client.pipeline()
+        const order: number[][] = []
+        for (const positions of group.slots.values()) {
+          queue(
+            pipeline,
+            positions.map((position) => redisKeys[position]!),
+          )
+          order.push(positions)
+        }
+        const replies = throwFirstError(await pipeline.exec())
+        for (const [i, positions] of order.entries()) collect(positions, replies[i])
+      }),
+    )
+  }
+
+  private checkSize(key: string, value: Uint8Array): void {
+    if (value.byteLength > this.maxValueBytes) {
+      throw new ValueTooLargeError(
+        value.byteLength,
+        this.maxValueBytes,
+        `[cachekit/redis] value of "${key}" is ${value.byteLength} bytes, above maxValueBytes ${this.maxValueBytes}`,
+        { key },
+      )
+    }
+  }
+}
+
+type PipelineResult = Array<[error: Error | null, result: unknown]> | null
+
+function throwFirstError(results: PipelineResult): unknown[] {
+  if (!results) throw new Error('[cachekit/redis] pipeline was discarded')
+  return results.map(([error, result]) => {
+    if (error) throw error
+    return result
+  })
+}
+
+/** Buffers go to Redis as they are; other Uint8Arrays are viewed as Buffers without a copy. */
+function asBuffer(value: Uint8Array): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+}
+
+function ttl(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs))
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidOptionError(`[cachekit/redis] ${name} must be a positive integer, got ${value}`)
+  }
+  return value
+}
