@@ -61,6 +61,9 @@ export interface ClusterConnectionOptions extends CommonConnectionOptions {
 }
 
 /** Every way `createRedis` can be told where Redis is. */
-export type ConnectionOptions = StandaloneConnectionOptions | SentinelConnectionOptions | ClusterConnectionOptions
+export type ConnectionOptions =
+  | StandaloneConnectionOptions
+  | SentinelConnectionOptions
+  | ClusterConnectionOptions
 
 export type { ClusterNode }

@@ -32,10 +32,30 @@ export function reconnectDelay(attempt: number): number {
 export function createRedis(input?: string | ConnectionOptions): Redis | Cluster {
   const options: ConnectionOptions =
     input === undefined ? connectionFromEnv(process.env) : typeof input === 'string' ? { url: input } : input
-  if ('cluster' in options) return createCluster(options)
-  if ('sentinels' in options) return new Redis(sentinelOptions(options))
-  return new Redis(standaloneOptions(options))
+  const client =
+    'cluster' in options
+      ? createCluster(options)
+      : new Redis('sentinels' in options ? sentinelOptions(options) : standaloneOptions(options))
+  // Without a listener, ioredis prints every failed reconnect. The failures still reach callers:
+  // each command rejects, and the cache counts and emits them as `error` events.
+  client.on('error', ignoreConnectionError)
+  if (!(options.offlineQueue ?? false)) failFastOnceReady(client)
+  return client
 }
+
+/**
+ * Commands sent before the first connection wait for it (a fresh client is not an outage), and
+ * from the first `ready` on, commands fail at once while disconnected instead of queueing behind a
+ * dead Redis. ioredis reads `enableOfflineQueue` on every command, so switching it here takes effect.
+ */
+function failFastOnceReady(client: Redis | Cluster): void {
+  client.options.enableOfflineQueue = true
+  client.once('ready', () => {
+    client.options.enableOfflineQueue = false
+  })
+}
+
+function ignoreConnectionError(): void {}
 
 function commonOptions(options: CommonConnectionOptions): RedisOptions {
   const common: RedisOptions = {
@@ -78,7 +98,9 @@ function sentinelOptions(options: SentinelConnectionOptions): RedisOptions {
 
 function createCluster(options: ClusterConnectionOptions): Cluster {
   if (options.cluster.length === 0) throw new RedisConfigError('`cluster` needs at least one node')
-  const nodes = options.cluster.map((node) => checkHost(typeof node === 'string' ? parseHostPort(node) : node))
+  const nodes = options.cluster.map((node) =>
+    checkHost(typeof node === 'string' ? parseHostPort(node) : node),
+  )
   const { db: _db, ...common } = commonOptions(options)
   if (options.db) throw new RedisConfigError('a Redis Cluster has only database 0')
   return new Cluster(nodes, {
@@ -140,7 +162,8 @@ function checkPort(port: number): number {
 }
 
 function checkDb(db: number): number {
-  if (!Number.isInteger(db) || db < 0) throw new RedisConfigError(`db must be a non-negative integer, got ${db}`)
+  if (!Number.isInteger(db) || db < 0)
+    throw new RedisConfigError(`db must be a non-negative integer, got ${db}`)
   return db
 }
 

@@ -92,10 +92,14 @@ class RedisBinaryStore implements RedisStore {
       return values.map((value) => value ?? undefined)
     }
     const values: Array<Uint8Array | undefined> = new Array(keys.length)
-    await this.perNode(redisKeys, (pipeline, slotKeys) => pipeline.mgetBuffer(...slotKeys), (positions, reply) => {
-      const buffers = reply as Array<Buffer | null>
-      for (const [i, position] of positions.entries()) values[position] = buffers[i] ?? undefined
-    })
+    await this.perNode(
+      redisKeys,
+      (pipeline, slotKeys) => pipeline.mgetBuffer(...slotKeys),
+      (positions, reply) => {
+        const buffers = reply as Array<Buffer | null>
+        for (const [i, position] of positions.entries()) values[position] = buffers[i] ?? undefined
+      },
+    )
     return values
   }
 
@@ -127,7 +131,8 @@ class RedisBinaryStore implements RedisStore {
     await Promise.all(
       groupByNode(this.client as Cluster, redisKeys).map(async (group) => {
         const pipeline = this.client.pipeline()
-        for (const positions of group.slots.values()) for (const position of positions) queue(pipeline, position)
+        for (const positions of group.slots.values())
+          for (const position of positions) queue(pipeline, position)
         throwFirstError(await pipeline.exec())
       }),
     )
@@ -145,9 +150,13 @@ class RedisBinaryStore implements RedisStore {
       return count
     }
     let count = 0
-    await this.perNode(redisKeys, (pipeline, slotKeys) => pipeline.unlink(...slotKeys), (_positions, reply) => {
-      count += reply as number
-    })
+    await this.perNode(
+      redisKeys,
+      (pipeline, slotKeys) => pipeline.unlink(...slotKeys),
+      (_positions, reply) => {
+        count += reply as number
+      },
+    )
     return count
   }
 

@@ -1,6 +1,12 @@
 import { CacheError } from '@cachekit/core'
 import { describe, expect, it } from 'vitest'
-import { connectionFromEnv, hasRedisEnv, parseRedisUrl, RedisConfigError, reconnectDelay } from '../src/index.js'
+import {
+  connectionFromEnv,
+  hasRedisEnv,
+  parseRedisUrl,
+  RedisConfigError,
+  reconnectDelay,
+} from '../src/index.js'
 
 describe('parseRedisUrl', () => {
   it('reads host, port, ACL user, password and db', () => {

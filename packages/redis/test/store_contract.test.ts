@@ -15,5 +15,8 @@ storeContractSuite('redis standalone', {
 
 storeContractSuite('redis cluster (3 masters)', {
   createStore: () =>
-    redisStore({ client: createRedis({ cluster: cluster.startupNodes }), prefix: `contract:${randomUUID()}:` }),
+    redisStore({
+      client: createRedis({ cluster: cluster.startupNodes }),
+      prefix: `contract:${randomUUID()}:`,
+    }),
 })
