@@ -1,3 +1,5 @@
 import { cachekitProject } from '@cachekit/vitest-config'
 
-export default cachekitProject(import.meta.dirname)
+export default cachekitProject(import.meta.dirname, {
+  test: { globalSetup: ['@cachekit/redis-harness/vitest-setup'] },
+})

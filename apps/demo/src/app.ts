@@ -34,39 +34,42 @@ export function buildApp({ cache, database, mode }: DemoDependencies): FastifyIn
     })
     const elapsedMs = Number((performance.now() - started).toFixed(2))
     reply.header('x-cache', loaded ? 'miss' : 'hit')
-    if (!product) return reply.code(404).send({ error: `no product ${id}`, cache: loaded ? 'miss' : 'hit', elapsedMs })
+    if (!product)
+      return reply.code(404).send({ error: `no product ${id}`, cache: loaded ? 'miss' : 'hit', elapsedMs })
     return { product, cache: loaded ? 'miss' : 'hit', elapsedMs }
   })
 
   app.get<{ Querystring: { ids?: string } }>('/products', async (request, reply) => {
     const ids = (request.query.ids ?? database.ids().join(',')).split(',').map(parseId)
-    if (ids.some((id) => id === undefined)) return reply.code(400).send({ error: 'ids must be positive integers' })
+    if (ids.some((id) => id === undefined))
+      return reply.code(400).send({ error: 'ids must be positive integers' })
     const started = performance.now()
     const keys = (ids as number[]).map(productKey)
     const cached = await products.getMany(keys)
     const missing = (ids as number[]).filter((_, i) => cached[i] === undefined)
     const loaded = await Promise.all(missing.map((id) => database.findProduct(id)))
-    await products.setMany(
-      loaded.flatMap((row) => (row ? [{ key: productKey(row.id), value: row }] : [])),
-    )
+    await products.setMany(loaded.flatMap((row) => (row ? [{ key: productKey(row.id), value: row }] : [])))
     const byId = new Map(loaded.flatMap((row) => (row ? [[row.id, row] as const] : [])))
     const items = (ids as number[]).map((id, i) => cached[i] ?? byId.get(id) ?? null)
     return { items, hits: ids.length - missing.length, misses: missing.length, elapsedMs: elapsed(started) }
   })
 
-  app.put<{ Params: { id: string }; Body: { priceCents?: unknown } }>('/products/:id', async (request, reply) => {
-    const id = parseId(request.params.id)
-    const priceCents = request.body?.priceCents
-    if (id === undefined) return reply.code(400).send({ error: 'id must be a positive integer' })
-    if (typeof priceCents !== 'number' || !Number.isSafeInteger(priceCents) || priceCents < 0) {
-      return reply.code(400).send({ error: 'body must be {"priceCents": <non-negative integer>}' })
-    }
-    const product = await database.updatePrice(id, priceCents)
-    if (!product) return reply.code(404).send({ error: `no product ${id}` })
-    // Write to the source of truth first, then drop the cached copy: the next read loads the new row.
-    await products.delete(productKey(id))
-    return { product, invalidated: productKey(id) }
-  })
+  app.put<{ Params: { id: string }; Body: { priceCents?: unknown } }>(
+    '/products/:id',
+    async (request, reply) => {
+      const id = parseId(request.params.id)
+      const priceCents = request.body?.priceCents
+      if (id === undefined) return reply.code(400).send({ error: 'id must be a positive integer' })
+      if (typeof priceCents !== 'number' || !Number.isSafeInteger(priceCents) || priceCents < 0) {
+        return reply.code(400).send({ error: 'body must be {"priceCents": <non-negative integer>}' })
+      }
+      const product = await database.updatePrice(id, priceCents)
+      if (!product) return reply.code(404).send({ error: `no product ${id}` })
+      // Write to the source of truth first, then drop the cached copy: the next read loads the new row.
+      await products.delete(productKey(id))
+      return { product, invalidated: productKey(id) }
+    },
+  )
 
   app.get('/stats', async () => ({ mode, cache: cache.stats(), databaseQueries: database.queries }))
 

@@ -11,7 +11,10 @@ const database = new ProductDatabase(latencyMs)
 const app = buildApp({ cache, database, mode })
 
 const url = await app.listen({ port, host })
-const where = mode === 'redis' ? 'Redis (REDIS_URL) behind an in-memory L1' : 'the in-memory store (set REDIS_URL to use Redis)'
+const where =
+  mode === 'redis'
+    ? 'Redis (REDIS_URL) behind an in-memory L1'
+    : 'the in-memory store (set REDIS_URL to use Redis)'
 console.log(`cachekit demo listening on ${url}, caching on ${where}; the database answers in ${latencyMs} ms.
 
 Try:

@@ -17,7 +17,16 @@ export class ProductDatabase {
   private readonly rows = new Map<number, Product>()
 
   constructor(private readonly latencyMs: number) {
-    const names = ['Espresso machine', 'Burr grinder', 'Milk jug', 'Tamper', 'Scale', 'Kettle', 'Dripper', 'Filter']
+    const names = [
+      'Espresso machine',
+      'Burr grinder',
+      'Milk jug',
+      'Tamper',
+      'Scale',
+      'Kettle',
+      'Dripper',
+      'Filter',
+    ]
     for (const [index, name] of names.entries()) {
       const id = index + 1
       this.rows.set(id, { id, name, priceCents: 1_000 * id + 99, updatedAt: new Date(0).toISOString() })

@@ -1,0 +1,71 @@
+import { requireTopology } from '@cachekit/redis-harness'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { buildApp } from '../src/app.js'
+import { buildCache } from '../src/build_cache.js'
+import { ProductDatabase } from '../src/product_database.js'
+
+const redisUrl = requireTopology(inject('redis'), 'standalone').url
+
+describe.each([
+  ['memory', {}],
+  ['redis', { REDIS_URL: redisUrl }],
+] as const)('demo on %s', (expectedMode, env) => {
+  const closers: Array<() => Promise<void>> = []
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close()
+  })
+
+  function start() {
+    const { cache, mode } = buildCache(env)
+    const database = new ProductDatabase(30)
+    const app = buildApp({ cache, database, mode })
+    closers.push(
+      () => app.close(),
+      async () => {
+        await cache.clear()
+        await cache.close()
+      },
+    )
+    return { app, database, mode }
+  }
+
+  it('serves a miss from the database, then hits, then misses again after an update', async () => {
+    const { app, database, mode } = start()
+    expect(mode).toBe(expectedMode)
+    const first = await app.inject('/products/2')
+    expect(first.json()).toMatchObject({ cache: 'miss', product: { id: 2, name: 'Burr grinder' } })
+    const second = await app.inject('/products/2')
+    expect(second.json()).toMatchObject({ cache: 'hit', product: { id: 2 } })
+    expect(second.headers['x-cache']).toBe('hit')
+    expect(database.queries).toBe(1)
+
+    const update = await app.inject({ method: 'PUT', url: '/products/2', payload: { priceCents: 1234 } })
+    expect(update.json()).toMatchObject({ product: { priceCents: 1234 }, invalidated: 'product:2' })
+    const third = await app.inject('/products/2')
+    expect(third.json()).toMatchObject({ cache: 'miss', product: { priceCents: 1234 } })
+
+    const stats = (await app.inject('/stats')).json()
+    expect(stats).toMatchObject({ mode: expectedMode, cache: { hits: 1, usingFallback: false } })
+  })
+
+  it('reads a list with one batch and caches what it loaded', async () => {
+    const { app, database } = start()
+    await app.inject('/products/1')
+    const list = (await app.inject('/products?ids=1,2,3')).json()
+    expect(list).toMatchObject({ hits: 1, misses: 2 })
+    expect(list.items.map((item: { id: number }) => item.id)).toEqual([1, 2, 3])
+    expect((await app.inject('/products?ids=1,2,3')).json()).toMatchObject({ hits: 3, misses: 0 })
+    expect(database.queries).toBe(3)
+  })
+
+  it('answers bad input with 400 and unknown ids with 404 without caching them', async () => {
+    const { app, database } = start()
+    expect((await app.inject('/products/abc')).statusCode).toBe(400)
+    expect(
+      (await app.inject({ method: 'PUT', url: '/products/1', payload: { priceCents: -5 } })).statusCode,
+    ).toBe(400)
+    expect((await app.inject('/products/999')).statusCode).toBe(404)
+    expect((await app.inject('/products/999')).statusCode).toBe(404)
+    expect(database.queries).toBe(2)
+  })
+})
