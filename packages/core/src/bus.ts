@@ -12,6 +12,24 @@ export interface Bus {
   subscribe<T>(channel: string, handler: BusHandler<T>): Promise<Unsubscribe>
   /** Unsubscribes everything and releases connections the bus owns. */
   close(): Promise<void>
+  /**
+   * Optional: tells when messages may have been lost — the subscriber connection dropped, or a
+   * sender's sequence skipped. Whoever keeps copies based on bus messages (an L1) must then drop
+   * them. Returns a function that stops listening.
+   */
+  onLoss?(listener: (loss: BusLoss) => void): () => void
+}
+
+/** Why a bus may have missed messages. */
+export interface BusLoss {
+  /** `disconnected`: the subscriber connection dropped; `gap`: a sender's sequence skipped. */
+  readonly reason: 'disconnected' | 'gap'
+  /** The channel concerned, when known. */
+  readonly channel?: string
+  /** The sender whose sequence skipped, for `gap`. */
+  readonly instanceId?: string
+  /** How many messages were skipped, for `gap`. */
+  readonly missed?: number
 }
 
 /** A message as a subscriber receives it. */

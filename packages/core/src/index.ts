@@ -1,4 +1,4 @@
-export type { Bus, BusHandler, BusMessage, Unsubscribe } from './bus.js'
+export type { Bus, BusHandler, BusLoss, BusMessage, Unsubscribe } from './bus.js'
 export { Cache } from './cache/cache.js'
 export type {
   CacheEventMap,
