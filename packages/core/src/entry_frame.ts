@@ -1,6 +1,6 @@
 import type { Codec } from './codec.js'
 import type { CacheEntry } from './entry.js'
-import { CodecDecodeError } from './errors.js'
+import { CodecDecodeError, InvalidOptionError } from './errors.js'
 
 /**
  * The byte layout of an entry in a remote store. The timing and tags sit in a fixed little-endian
@@ -27,10 +27,10 @@ export function encodeEntry(entry: CacheEntry, codec: Codec): Uint8Array {
   const valueBytes = codec.encode(entry.value)
   const tagBytes = entry.tags.map((tag) => Buffer.from(tag, 'utf8'))
   if (tagBytes.length > MAX_TAGS)
-    throw new RangeError(`[cachekit/core] an entry has at most ${MAX_TAGS} tags`)
+    throw new InvalidOptionError(`[cachekit/core] an entry has at most ${MAX_TAGS} tags`)
   let size = FIXED_BYTES + valueBytes.byteLength
   for (const tag of tagBytes) {
-    if (tag.byteLength > MAX_TAG_BYTES) throw new RangeError('[cachekit/core] a tag is at most 65535 bytes')
+    if (tag.byteLength > MAX_TAG_BYTES) throw new InvalidOptionError('[cachekit/core] a tag is at most 65535 bytes')
     size += 2 + tag.byteLength
   }
   const frame = Buffer.allocUnsafe(size)

@@ -15,6 +15,9 @@ export type CacheErrorCode =
   | 'E_VALUE_TOO_LARGE'
   | 'E_STORE_CLOSED'
   | 'E_STORE_FAILURE'
+  | 'E_FACTORY_ERROR'
+  | 'E_FACTORY_HARD_TIMEOUT'
+  | 'E_BUS_FAILURE'
 
 /** Options shared by every cachekit error. */
 export interface CacheErrorOptions {
@@ -116,5 +119,43 @@ export class StoreFailureError extends CacheError {
     const reason = options.cause instanceof Error ? `: ${options.cause.message}` : ''
     super('E_STORE_FAILURE', `[cachekit] ${operation} on store "${store}" failed${reason}`, options)
     this.store = store
+  }
+}
+
+/**
+ * A factory failed while a stale value could be served instead; emitted (with the factory's error as
+ * `cause`), not thrown. Without a stale value the factory's own error reaches the caller unchanged.
+ */
+export class FactoryError extends CacheError {
+  constructor(key: string, cause: unknown) {
+    const reason = cause instanceof Error ? `: ${cause.message}` : ''
+    super('E_FACTORY_ERROR', `[cachekit] the factory of "${key}" failed${reason}; serving the stale value`, {
+      key,
+      cause,
+    })
+  }
+}
+
+/** A factory took longer than its hard timeout; the caller gets this, the factory goes on in the background. */
+export class FactoryHardTimeoutError extends CacheError {
+  /** The hard timeout that ran out, ms. */
+  readonly timeoutMs: number
+
+  constructor(key: string, timeoutMs: number) {
+    super(
+      'E_FACTORY_HARD_TIMEOUT',
+      `[cachekit] the factory of "${key}" did not finish within ${timeoutMs} ms`,
+      {
+        key,
+      },
+    )
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/** Publishing or receiving on the bus failed; other instances may keep stale L1 copies until their TTL. */
+export class BusFailureError extends CacheError {
+  constructor(message: string, options: CacheErrorOptions = {}) {
+    super('E_BUS_FAILURE', message, options)
   }
 }

@@ -11,6 +11,8 @@ export type {
   CacheOptions,
   Factory,
   FactoryContext,
+  FactoryTimeoutOptions,
+  GetOrSetOptions,
   SetManyItem,
   Ttl,
   TtlContext,
@@ -31,11 +33,14 @@ export {
 } from './entry.js'
 export { decodeEntry, decodeEntryHeader, type EntryHeader, encodeEntry } from './entry_frame.js'
 export {
+  BusFailureError,
   CacheError,
   type CacheErrorCode,
   type CacheErrorOptions,
   CodecDecodeError,
   CodecEncodeError,
+  FactoryError,
+  FactoryHardTimeoutError,
   InvalidDurationError,
   InvalidOptionError,
   StoreClosedError,
@@ -43,5 +48,5 @@ export {
   ValueTooLargeError,
 } from './errors.js'
 export { escapeGlob, globPrefix, globToRegExp, isLiteralGlob } from './glob.js'
-export type { Store, StoreWrite } from './store.js'
+export type { DistributedLock, Store, StoreWrite } from './store.js'
 export { isInvalidatedByTags, type TagIndex } from './tag_index.js'

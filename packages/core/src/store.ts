@@ -40,6 +40,12 @@ export interface Store<V = Uint8Array> {
   readonly codec?: Codec
 
   /**
+   * Optional, remote stores: a lock every process sees, for distributed single flight
+   * (`getOrSet(..., { lock: 'distributed' })`).
+   */
+  readonly lock?: DistributedLock
+
+  /**
    * Optional: the value under `key` without a promise. Local stores offer it so an L1 hit costs no
    * microtask; callers fall back to `get` when it is absent.
    */
@@ -51,4 +57,15 @@ export interface StoreWrite<V = Uint8Array> {
   key: string
   value: V
   ttlMs?: number | undefined
+}
+
+/**
+ * A lock shared by every process of an app, with an owner token so only the owner releases it and a
+ * TTL so a crashed owner's lock frees itself.
+ */
+export interface DistributedLock {
+  /** Takes the lock for `ttlMs`; resolves with the owner token, or `undefined` when someone holds it. */
+  acquire(key: string, ttlMs: number): Promise<string | undefined>
+  /** Releases the lock if `token` still owns it; resolves with whether it did. */
+  release(key: string, token: string): Promise<boolean>
 }

@@ -11,4 +11,5 @@ export type {
 export { createRedis, parseRedisUrl, reconnectDelay } from './create_redis.js'
 export { connectionFromEnv, hasRedisEnv, type RedisEnvironment } from './env.js'
 export { RedisConfigError } from './errors.js'
+export { redisLock } from './redis_lock.js'
 export { type RedisStore, type RedisStoreOptions, redisStore } from './redis_store.js'

@@ -1,5 +1,6 @@
 import {
   type Codec,
+  type DistributedLock,
   escapeGlob,
   InvalidOptionError,
   type Store,
@@ -10,6 +11,7 @@ import {
 } from '@cachekit/core'
 import { defaultCodec } from '@cachekit/serializers'
 import type { Cluster, Redis } from 'ioredis'
+import { redisLock } from './redis_lock.js'
 import { groupByNode, groupBySlot, isCluster } from './slot_groups.js'
 
 /** Options of `redisStore`. */
@@ -56,6 +58,7 @@ class RedisBinaryStore implements RedisStore {
   readonly kind = 'remote' as const
   readonly client: Redis | Cluster
   readonly codec: Codec
+  readonly lock: DistributedLock
   private readonly prefix: string
   private readonly maxValueBytes: number
   private readonly scanCount: number
@@ -76,6 +79,7 @@ class RedisBinaryStore implements RedisStore {
     this.closeClient = options.closeClient ?? true
     this.readyTimeout = options.readyTimeout ?? 3_000
     this.cluster = isCluster(options.client)
+    this.lock = redisLock(options.client, this.prefix)
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

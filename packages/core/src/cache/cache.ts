@@ -1,39 +1,46 @@
-import type { Duration } from '../duration.js'
-import { type CacheEntry, createEntry, storeTtlMs } from '../entry.js'
-import { CacheError, InvalidOptionError } from '../errors.js'
+import { InvalidOptionError } from '../errors.js'
 import type { CacheCore } from './cache_core.js'
-import type { CacheEventName, CacheListener, CacheOperation } from './cache_events.js'
-import type { Factory, FactoryContext, SetManyItem, WrapOptions, WriteOptions } from './cache_options.js'
+import type { CacheEventName, CacheListener } from './cache_events.js'
+import type { Factory, GetOrSetOptions, SetManyItem, WrapOptions, WriteOptions } from './cache_options.js'
 import type { CacheStats } from './cache_stats.js'
 import type { KeySpace } from './key_space.js'
-import type { RemoteHit } from './remote_tier.js'
-import { resolveTtlMs } from './ttl_policy.js'
+import { Loader } from './loader.js'
 
 /**
  * A cache: L1 in memory in front of L2 shared between processes, behind one API. Namespaces and
  * profiles are views of the same cache: they share stores, statistics and events, and differ in the
- * keys they address (`namespace`) or the defaults of their writes (`profile`).
+ * keys they address (`namespace`) or the defaults of their calls (`profile`).
  */
 export class Cache {
+  private readonly loader: Loader
+
   /** @internal Use `createCache`. */
   constructor(
     private readonly core: CacheCore,
     private readonly space: KeySpace,
-    private readonly defaults: WriteOptions,
-  ) {}
+    private readonly defaults: GetOrSetOptions,
+  ) {
+    this.loader = new Loader(core)
+  }
 
   /** The value under `key` while it is fresh, else `undefined`. Never throws a cache failure. */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const storeKey = this.space.root + key
-    const local = this.readL1(storeKey)
+    const local = this.core.readL1Fresh(storeKey)
     if (local !== undefined) return local.value as T
-    return (await this.readRemote(storeKey))?.value as T | undefined
+    const found = await this.core.find(storeKey)
+    if (found && Date.now() < found.entry.expiresAt) {
+      this.core.countHit(storeKey, found.tier)
+      return found.entry.value as T
+    }
+    this.core.countMisses([storeKey])
+    return undefined
   }
 
   /** True when a fresh value is cached under `key`; the value is not decoded. */
   async has(key: string): Promise<boolean> {
     const storeKey = this.space.root + key
-    if (this.readL1(storeKey, false) !== undefined) return true
+    if (this.core.readL1Fresh(storeKey, false) !== undefined) return true
     const header = await this.core.remote?.getHeader(storeKey)
     return header !== undefined && Date.now() < header.expiresAt
   }
@@ -44,27 +51,29 @@ export class Cache {
     const values: Array<T | undefined> = new Array(keys.length)
     const missing: number[] = []
     for (const [i, storeKey] of storeKeys.entries()) {
-      const local = this.readL1(storeKey)
+      const local = this.core.readL1Fresh(storeKey)
       if (local === undefined) missing.push(i)
       else values[i] = local.value as T
     }
     const remote = this.core.remote
     if (missing.length === 0) return values
     if (!remote) {
-      this.countMisses(missing.map((i) => storeKeys[i]!))
+      this.core.countMisses(missing.map((i) => storeKeys[i]!))
       return values
     }
+    const readStartedAt = this.core.epochs.now()
     const hits = await remote.getMany(missing.map((i) => storeKeys[i]!))
     const now = Date.now()
     const copies: Array<Promise<void>> = []
     for (const [j, hit] of hits.entries()) {
       const storeKey = storeKeys[missing[j]!]!
       if (hit && now < hit.entry.expiresAt) {
-        this.countRemoteHit(storeKey, hit)
+        this.core.countHit(storeKey, hit.tier)
         values[missing[j]!] = hit.entry.value as T
-        copies.push(this.writeL1(storeKey, hit.entry))
+        if (!this.core.epochs.changedSince(storeKey, readStartedAt))
+          copies.push(this.core.writeL1(storeKey, hit.entry))
       } else {
-        this.countMisses([storeKey])
+        this.core.countMisses([storeKey])
       }
     }
     await Promise.all(copies)
@@ -73,49 +82,38 @@ export class Cache {
 
   /** Caches a value. Cache failures are emitted as `error`, not thrown (see `throwErrors`). */
   async set<T>(key: string, value: T, options?: WriteOptions<T>): Promise<void> {
-    this.assertOpen()
-    await this.write(key, value, options, 'set')
+    this.core.assertOpen()
+    const entry = this.core.createEntry(key, value, this.withDefaults(options), Date.now())
+    await this.core.write([{ storeKey: this.space.root + key, entry }], 'set')
   }
 
   /** Caches several values; one round trip to L2. */
   async setMany<T>(items: ReadonlyArray<SetManyItem<T>>): Promise<void> {
-    this.assertOpen()
+    this.core.assertOpen()
     const now = Date.now()
-    const local: Array<{ key: string; entry: CacheEntry }> = []
-    const remote: Array<{ key: string; entry: CacheEntry; bytes: Uint8Array }> = []
-    for (const item of items) {
-      const storeKey = this.space.root + item.key
-      const entry = this.createEntry(item.key, item.value, item, now)
-      const bytes = this.encodeFor(storeKey, entry, 'setMany')
-      if (bytes === null) continue
-      local.push({ key: storeKey, entry })
-      if (bytes) remote.push({ key: storeKey, entry, bytes })
-    }
-    await Promise.all(local.map(({ key, entry }) => this.writeL1(key, entry)))
-    if (remote.length > 0) await this.core.remote!.setMany(remote)
-    this.countSets(local.map(({ key }) => key))
+    const writes = items.map((item) => ({
+      storeKey: this.space.root + item.key,
+      entry: this.core.createEntry(item.key, item.value, this.withDefaults(item), now),
+    }))
+    await this.core.write(writes, 'setMany')
   }
 
   /**
-   * The cached value under `key`, or the factory's result, cached. In this process, concurrent
-   * callers for one key share a single factory call. Cache failures never reach the caller: with L2
-   * down the factory still runs and its value is returned. The factory's own errors do reach it.
+   * The cached value under `key`, or the factory's result, cached. Concurrent callers for one key
+   * share a single factory call (in this process, or in the whole fleet with `lock: 'distributed'`).
+   * Cache failures never reach the caller: with L2 down the factory still runs and its value is
+   * returned. With `grace`, a stale value is served when the factory fails or passes its soft
+   * timeout. The factory's own errors reach the caller when no stale value can stand in.
    */
-  async getOrSet<T>(key: string, factory: Factory<T>, options?: WriteOptions<T>): Promise<T> {
+  async getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T> {
     const storeKey = this.space.root + key
-    const local = this.readL1(storeKey)
-    if (local !== undefined) return local.value as T
-    return this.core.flights.run(storeKey, async () => {
-      const hit = await this.readRemote(storeKey)
-      if (hit) return hit.value as T
-      const context = new FactoryRun(key)
-      const value = await factory(context)
-      if (!context.skipped) {
-        const ttl = context.ttl === undefined ? options : { ...options, ttl: context.ttl }
-        await this.write(key, value, ttl, 'set')
-      }
-      return value
-    })
+    const local = this.core.readL1Fresh(storeKey)
+    const settings = this.loader.settings(this.withDefaults(options))
+    if (local !== undefined) {
+      this.loader.maybeRefreshAhead(key, storeKey, local, factory, settings)
+      return local.value as T
+    }
+    return this.loader.load(key, storeKey, factory, settings)
   }
 
   /**
@@ -127,27 +125,20 @@ export class Cache {
     options: WrapOptions<Args, R> = {},
   ): (...args: Args) => Promise<R> {
     const keyOf = options.key ?? defaultWrapKey(fn)
-    const { key: _key, ...writeOptions } = options
-    return (...args: Args) => this.getOrSet(keyOf(...args), () => fn(...args), writeOptions)
+    const { key: _key, ...callOptions } = options
+    return (...args: Args) => this.getOrSet(keyOf(...args), () => fn(...args), callOptions)
   }
 
-  /** Deletes a key from every tier; true when it existed. */
+  /** Deletes a key from every tier (and other instances' L1); true when it existed. */
   async delete(key: string): Promise<boolean> {
     return (await this.deleteMany([key])) > 0
   }
 
-  /** Deletes keys from every tier; resolves with how many existed. */
+  /** Deletes keys from every tier (and other instances' L1); resolves with how many existed. */
   async deleteMany(keys: readonly string[]): Promise<number> {
-    this.assertOpen()
+    this.core.assertOpen()
     if (keys.length === 0) return 0
-    const storeKeys = keys.map((key) => this.space.root + key)
-    const [localCount, remoteCount] = await Promise.all([
-      this.core.l1?.delete(storeKeys),
-      this.core.remote?.delete(storeKeys),
-    ])
-    this.core.stats.deletes += keys.length
-    if (this.core.events.has('delete')) for (const key of storeKeys) this.core.events.emit('delete', { key })
-    return remoteCount ?? localCount ?? 0
+    return this.core.delete(keys.map((key) => this.space.root + key))
   }
 
   /**
@@ -155,22 +146,14 @@ export class Cache {
    * and batched deletes, never KEYS. The namespace prefix is escaped, so only the pattern is a glob.
    */
   async deleteMatching(pattern: string): Promise<number> {
-    this.assertOpen()
-    const storePattern = this.space.patternOf(pattern)
-    const local = this.core.l1 ? deleteMatchingIn(this.core.l1, storePattern) : Promise.resolve(0)
-    const [localCount, remoteCount] = await Promise.all([
-      local,
-      this.core.remote?.deleteMatching(storePattern),
-    ])
-    return remoteCount ?? localCount
+    this.core.assertOpen()
+    return this.core.deleteMatching(this.space.patternOf(pattern))
   }
 
   /** Deletes every key of this cache or namespace, and nothing outside it. */
   async clear(): Promise<void> {
-    this.assertOpen()
-    const prefix = this.space.root
-    await Promise.all([this.core.l1?.clear(prefix), this.core.remote?.clear(prefix)])
-    this.core.events.emit('clear', { prefix })
+    this.core.assertOpen()
+    await this.core.clear(this.space.root)
   }
 
   /** A view whose keys live under `name`, isolated from every other namespace (tenant, user, region). */
@@ -183,12 +166,20 @@ export class Cache {
    * the name alone return the same defaults.
    * @example cache.profile('permissions', { ttl: '5m' }).getOrSet(`perm:${id}`, load)
    */
-  profile(name: string, defaults?: WriteOptions): Cache {
-    if (defaults) this.core.profiles.set(name, defaults)
+  profile(name: string, defaults?: GetOrSetOptions): Cache {
+    if (defaults) {
+      this.loader.settings(defaults) // validates now, not on the first call
+      this.core.profiles.set(name, defaults)
+    }
     const known = this.core.profiles.get(name)
     if (!known)
       throw new InvalidOptionError(`[cachekit/core] unknown profile "${name}": define it with options first`)
     return new Cache(this.core, this.space, { ...this.defaults, ...known })
+  }
+
+  /** Resolves once the cache is subscribed to its bus (immediately without one). */
+  ready(): Promise<void> {
+    return this.core.ready()
   }
 
   /** Listens to an event; returns a function that stops listening. */
@@ -215,156 +206,9 @@ export class Cache {
     await this.close()
   }
 
-  /** A fresh L1 entry, counted as a hit; `undefined` (counted only if `count`) otherwise. */
-  private readL1(storeKey: string, count = true): CacheEntry | undefined {
-    const l1 = this.core.l1
-    if (!l1?.getSync) return undefined
-    const entry = l1.getSync(storeKey)
-    if (entry === undefined || Date.now() >= entry.expiresAt) {
-      if (count) this.core.stats.tiers.l1.misses++
-      return undefined
-    }
-    if (count) {
-      const stats = this.core.stats
-      stats.hits++
-      stats.tiers.l1.hits++
-      if (this.core.events.has('hit')) this.core.events.emit('hit', { key: storeKey, tier: 'l1' })
-    }
-    return entry
-  }
-
-  /**
-   * Reads what `readL1` could not: an L1 without `getSync`, then L2 (or the fallback), and copies
-   * a fresh remote hit into L1.
-   */
-  private async readRemote(storeKey: string): Promise<CacheEntry | undefined> {
-    const { l1, remote, stats, events } = this.core
-    if (l1 && !l1.getSync) {
-      const entry = await l1.get(storeKey).catch(() => undefined)
-      if (entry && Date.now() < entry.expiresAt) {
-        stats.hits++
-        stats.tiers.l1.hits++
-        if (events.has('hit')) events.emit('hit', { key: storeKey, tier: 'l1' })
-        return entry
-      }
-      stats.tiers.l1.misses++
-    }
-    const hit = remote ? await remote.get(storeKey) : undefined
-    if (!hit || Date.now() >= hit.entry.expiresAt) {
-      this.countMisses([storeKey])
-      return undefined
-    }
-    this.countRemoteHit(storeKey, hit)
-    if (l1) await this.writeL1(storeKey, hit.entry)
-    return hit.entry
-  }
-
-  private async write<T>(
-    key: string,
-    value: T,
-    options: WriteOptions<T> | undefined,
-    operation: CacheOperation,
-  ) {
-    const storeKey = this.space.root + key
-    const entry = this.createEntry(key, value, options, Date.now())
-    const bytes = this.encodeFor(storeKey, entry, operation)
-    if (bytes === null) return
-    await this.writeL1(storeKey, entry)
-    if (bytes) await this.core.remote!.set(storeKey, entry, bytes)
-    this.countSets([storeKey])
-  }
-
-  private createEntry<T>(
-    key: string,
-    value: T,
-    options: WriteOptions<T> | undefined,
-    now: number,
-  ): CacheEntry {
-    const ttl = options?.ttl ?? (this.defaults.ttl as WriteOptions<T>['ttl']) ?? this.core.defaultTtl
-    return createEntry(value, { now, ttlMs: resolveTtlMs(ttl, value, key, now) })
-  }
-
-  /**
-   * Bytes for L2, `undefined` without L2, or `null` when the codec refused the value (too large, or
-   * of a type it cannot encode). A refused value must not leave an older copy behind to be served
-   * as if the write had happened, so the key is deleted from every tier.
-   */
-  private encodeFor(
-    storeKey: string,
-    entry: CacheEntry,
-    operation: CacheOperation,
-  ): Uint8Array | undefined | null {
-    const remote = this.core.remote
-    if (!remote) return undefined
-    try {
-      return remote.encode(entry)
-    } catch (error) {
-      void this.core.l1?.delete([storeKey]).catch(() => undefined)
-      void remote.delete([storeKey])
-      this.reportRefusal(error, operation, storeKey)
-      return null
-    }
-  }
-
-  private async writeL1(storeKey: string, entry: CacheEntry): Promise<void> {
-    const l1 = this.core.l1
-    if (!l1) return
-    const ttl = storeTtlMs(entry)
-    const max = this.core.l1MaxTtlMs
-    const l1Ttl = max === undefined ? ttl : Math.min(ttl ?? max, max)
-    // An L1 refusal (a value above its byte bound) only costs a later L2 read.
-    await l1.set(storeKey, entry, l1Ttl).catch(() => undefined)
-  }
-
-  private reportRefusal(error: unknown, operation: CacheOperation, key: string): void {
-    const typed = CacheError.isInstance(error)
-      ? error
-      : new InvalidOptionError(`[cachekit/core] the value under "${key}" cannot be cached`, {
-          key,
-          cause: error,
-        })
-    this.core.stats.errors++
-    this.core.events.emit('error', { error: typed, operation, key })
-    if (this.core.throwErrors) throw typed
-  }
-
-  private countRemoteHit(storeKey: string, hit: RemoteHit): void {
-    const stats = this.core.stats
-    stats.hits++
-    stats.tiers[hit.tier].hits++
-    if (this.core.events.has('hit')) this.core.events.emit('hit', { key: storeKey, tier: hit.tier })
-  }
-
-  private countMisses(storeKeys: readonly string[]): void {
-    const stats = this.core.stats
-    stats.misses += storeKeys.length
-    if (this.core.remote)
-      stats.tiers[this.core.remote.usingFallback ? 'fallback' : 'l2'].misses += storeKeys.length
-    if (this.core.events.has('miss')) for (const key of storeKeys) this.core.events.emit('miss', { key })
-  }
-
-  private countSets(storeKeys: readonly string[]): void {
-    this.core.stats.sets += storeKeys.length
-    if (this.core.events.has('set')) for (const key of storeKeys) this.core.events.emit('set', { key })
-  }
-
-  private assertOpen(): void {
-    if (this.core.closed) throw new InvalidOptionError('[cachekit/core] the cache is closed')
-  }
-}
-
-class FactoryRun implements FactoryContext {
-  ttl: WriteOptions['ttl']
-  skipped = false
-
-  constructor(readonly key: string) {}
-
-  setTtl(ttl: Duration): void {
-    this.ttl = ttl
-  }
-
-  skip(): void {
-    this.skipped = true
+  private withDefaults<T>(options: GetOrSetOptions<T> | undefined): GetOrSetOptions<T> {
+    if (!options) return this.defaults as GetOrSetOptions<T>
+    return { ...(this.defaults as GetOrSetOptions<T>), ...options }
   }
 }
 
@@ -373,10 +217,4 @@ function defaultWrapKey<Args extends unknown[]>(fn: (...args: Args) => unknown):
     throw new InvalidOptionError('[cachekit/core] wrap() of an anonymous function needs a `key` option')
   }
   return (...args) => `${fn.name}:${JSON.stringify(args)}`
-}
-
-async function deleteMatchingIn(store: CacheCore['l1'] & {}, pattern: string): Promise<number> {
-  const keys: string[] = []
-  for await (const key of store.scan(pattern)) keys.push(key)
-  return keys.length === 0 ? 0 : store.delete(keys)
 }

@@ -14,10 +14,14 @@ export type CacheOperation =
   | 'clear'
   | 'deleteMatching'
   | 'recover'
+  | 'bus'
+  | 'factory'
+  | 'refresh'
 
 /** What each cache event carries. Keys are the keys the stores see (namespace prefix included). */
 export interface CacheEventMap {
-  hit: { key: string; tier: CacheTier }
+  /** `stale`: the value was past its TTL, served within grace. */
+  hit: { key: string; tier: CacheTier; stale: boolean }
   miss: { key: string }
   set: { key: string }
   delete: { key: string }

@@ -1,3 +1,4 @@
+import type { Bus } from '../bus.js'
 import type { Codec } from '../codec.js'
 import type { Duration } from '../duration.js'
 import type { CacheEntry } from '../entry.js'
@@ -21,6 +22,34 @@ export type Ttl<T = unknown> = Duration | ((value: T, context: TtlContext) => Du
 export interface WriteOptions<T = unknown> {
   /** Freshness of the value. Defaults to the profile's, then the cache's (`1h` if none). */
   ttl?: Ttl<T>
+  /**
+   * How long past its TTL the value is kept to be served stale by `getOrSet` when the factory fails,
+   * is slow (`timeouts.soft`) or is already running elsewhere. `false` or 0: never served stale.
+   */
+  grace?: Duration | false
+}
+
+/** How long a factory may take. */
+export interface FactoryTimeoutOptions {
+  /** With a stale value at hand: past this, return it and let the factory finish in the background. */
+  soft?: Duration
+  /** Past this, reject with `FactoryHardTimeoutError` (E_FACTORY_HARD_TIMEOUT); the factory still finishes. */
+  hard?: Duration
+}
+
+/** Options of `getOrSet` (and the defaults a cache or profile gives them). */
+export interface GetOrSetOptions<T = unknown> extends WriteOptions<T> {
+  timeouts?: FactoryTimeoutOptions
+  /**
+   * `local` (default): one factory call per key at a time in this process. `distributed`: one in
+   * the whole fleet, through a lock in L2 (needs a store with `lock`, such as `redisStore`).
+   */
+  lock?: 'local' | 'distributed'
+  /**
+   * Refresh-ahead: a hit on an entry older than this fraction of its TTL (e.g. 0.8) refreshes it
+   * once in the background, so a hot key never expires under load. Off by default.
+   */
+  refreshAhead?: number | false
 }
 
 /** Options of `createCache`. */
@@ -40,6 +69,23 @@ export interface CacheOptions {
   fallback?: Store<CacheEntry>
   /** Default freshness of values. Defaults to `'1h'`. */
   ttl?: Ttl
+  /** Default grace (stale-if-error) of values. Defaults to none. */
+  grace?: Duration | false
+  /** After a factory failed and a stale value was served, wait this long before trying it again. Default `'5s'`. */
+  graceBackoff?: Duration
+  /** Default factory timeouts. Default: none. */
+  timeouts?: FactoryTimeoutOptions
+  /** Default lock of `getOrSet`. Default `'local'`. */
+  lock?: 'local' | 'distributed'
+  /** How long a distributed lock lives if its owner dies. Default: the hard timeout, else `'10s'`. */
+  lockTtl?: Duration
+  /** Default refresh-ahead fraction. Default: off. */
+  refreshAhead?: number | false
+  /**
+   * Tells other instances about writes, so their L1 copies are dropped within one bus round trip
+   * (`redisBus` from @cachekit/pubsub). Without it, an L1 copy may lag L2 for up to `l1MaxTtl`.
+   */
+  bus?: Bus
   /** Longest time an entry lives in L1, so an L1 copy is re-read from L2 at least this often. */
   l1MaxTtl?: Duration
   /** How long one L2 call may take before it counts as a failure. Defaults to `'1s'`; `0` waits forever. */
@@ -80,7 +126,7 @@ export interface FactoryContext {
 export type Factory<T> = (context: FactoryContext) => T | Promise<T>
 
 /** Options of `wrap`. */
-export interface WrapOptions<Args extends unknown[], R> extends WriteOptions<R> {
+export interface WrapOptions<Args extends unknown[], R> extends GetOrSetOptions<R> {
   /** The cache key of a call. Defaults to the function's name and its JSON-encoded arguments. */
   key?: (...args: Args) => string
 }

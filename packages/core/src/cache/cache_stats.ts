@@ -12,6 +12,8 @@ export interface CacheStats {
   misses: number
   /** hits / (hits + misses), 0 before the first read. */
   hitRate: number
+  /** Hits that served a stale value (within grace) because the factory failed, was slow or ran elsewhere. */
+  staleHits: number
   sets: number
   deletes: number
   /** Cache failures (remote tier errors, timeouts, undecodable bytes), all of them emitted as `error`. */
@@ -25,6 +27,7 @@ export interface CacheStats {
 export class StatsCounters {
   hits = 0
   misses = 0
+  staleHits = 0
   sets = 0
   deletes = 0
   errors = 0
@@ -40,6 +43,7 @@ export class StatsCounters {
       hits: this.hits,
       misses: this.misses,
       hitRate: reads === 0 ? 0 : this.hits / reads,
+      staleHits: this.staleHits,
       sets: this.sets,
       deletes: this.deletes,
       errors: this.errors,

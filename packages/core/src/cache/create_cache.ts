@@ -18,6 +18,6 @@ import { KeySpace } from './key_space.js'
  */
 export function createCache(options: CacheOptions): Cache {
   const space = KeySpace.forPrefix(options.prefix ?? 'cachekit')
-  const core = new CacheCore(options, space.keyOf('\u0000probe'))
+  const core = new CacheCore(options, space.root)
   return new Cache(core, space, {})
 }

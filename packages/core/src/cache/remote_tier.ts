@@ -2,7 +2,7 @@ import type { Codec } from '../codec.js'
 import { type CacheEntry, storeTtlMs } from '../entry.js'
 import { decodeEntry, decodeEntryHeader, encodeEntry } from '../entry_frame.js'
 import { CacheError, CodecDecodeError, StoreFailureError } from '../errors.js'
-import type { Store, StoreWrite } from '../store.js'
+import type { DistributedLock, Store, StoreWrite } from '../store.js'
 import type { CacheEvents, CacheOperation, CacheTier } from './cache_events.js'
 import type { StatsCounters } from './cache_stats.js'
 import { CircuitBreaker } from './circuit_breaker.js'
@@ -61,6 +61,11 @@ export class RemoteTier {
         options.events.emit('fallback:close', { downtimeMs })
       },
     })
+  }
+
+  /** The L2 store's distributed lock, if it has one. */
+  get lock(): DistributedLock | undefined {
+    return this.options.store.lock
   }
 
   get usingFallback(): boolean {

@@ -1,4 +1,12 @@
-import { globPrefix, globToRegExp, type Store, StoreClosedError, type StoreWrite } from '../../src/index.js'
+import { randomUUID } from 'node:crypto'
+import {
+  type DistributedLock,
+  globPrefix,
+  globToRegExp,
+  type Store,
+  StoreClosedError,
+  type StoreWrite,
+} from '../../src/index.js'
 
 /**
  * A plain Map-backed Store for core's own tests (core may not depend on @cachekit/memory). It passes
@@ -21,6 +29,24 @@ export class MapStore<V> implements Store<V> {
   }
 
   getSync?: (key: string) => V | undefined = (key) => this.read(key)
+
+  /** A lock with owner tokens and TTLs, like Redis' SET NX PX, for distributed single flight tests. */
+  readonly lock: DistributedLock = {
+    acquire: async (key, ttlMs) => {
+      this.check()
+      const held = this.locks.get(key)
+      if (held && Date.now() < held.expiresAt) return undefined
+      const token = randomUUID()
+      this.locks.set(key, { token, expiresAt: Date.now() + ttlMs })
+      return token
+    },
+    release: async (key, token) => {
+      this.check()
+      if (this.locks.get(key)?.token !== token) return false
+      return this.locks.delete(key)
+    },
+  }
+  private readonly locks = new Map<string, { token: string; expiresAt: number }>()
 
   async get(key: string): Promise<V | undefined> {
     this.check()

@@ -1,0 +1,121 @@
+import type { Bus, BusMessage } from '../bus.js'
+import type { CacheEntry } from '../entry.js'
+import { BusFailureError, type CacheError } from '../errors.js'
+import type { Store } from '../store.js'
+import type { CacheEvents } from './cache_events.js'
+import type { StatsCounters } from './cache_stats.js'
+import type { InvalidationEpochs } from './invalidation_epochs.js'
+
+/** What one instance tells the others about its L2 writes. Keys are store keys. */
+export type L1Message =
+  | { op: 'write'; keys: string[] }
+  | { op: 'delete'; keys: string[] }
+  | { op: 'clear'; prefix: string }
+  | { op: 'match'; pattern: string }
+
+export interface L1SyncOptions {
+  bus: Bus
+  /** One channel per cache prefix: caches sharing keys share invalidations. */
+  channel: string
+  l1: Store<CacheEntry> | undefined
+  /** The cache's root prefix; a lost message clears every L1 key under it. */
+  root: string
+  epochs: InvalidationEpochs
+  events: CacheEvents
+  stats: StatsCounters
+  deleteMatchingInL1: (pattern: string) => Promise<number>
+}
+
+/**
+ * Keeps the L1 copies of every instance honest: each write, delete, clear and pattern delete that
+ * reaches L2 is announced on the bus, and every other instance drops the L1 copies it concerns. When
+ * the bus says messages may have been lost, all L1 copies under the cache's prefix are dropped:
+ * a few extra L2 reads are cheap, a silent stale copy is not.
+ *
+ * It also wakes callers waiting for another process to write a key (distributed single flight).
+ */
+export class L1Sync {
+  private readonly waiters = new Map<string, Set<() => void>>()
+  private unsubscribe: (() => Promise<void>) | undefined
+  private stopLossListener: (() => void) | undefined
+
+  constructor(private readonly options: L1SyncOptions) {}
+
+  async start(): Promise<void> {
+    const { bus, channel } = this.options
+    this.stopLossListener = bus.onLoss?.(() => this.dropAll())
+    this.unsubscribe = await bus.subscribe<L1Message>(channel, (message) => this.receive(message))
+  }
+
+  async stop(): Promise<void> {
+    this.stopLossListener?.()
+    await this.unsubscribe?.().catch(() => undefined)
+    for (const wake of [...this.waiters.values()].flatMap((set) => [...set])) wake()
+  }
+
+  /** Announces a change; failures are reported, never thrown at the caller. */
+  async publish(message: L1Message): Promise<void> {
+    try {
+      await this.options.bus.publish(this.options.channel, message)
+    } catch (error) {
+      this.report(new BusFailureError('[cachekit] could not announce a change on the bus', { cause: error }))
+    }
+  }
+
+  /** Resolves when another instance announces a write of `storeKey`, or after `ms`. */
+  waitForWrite(storeKey: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(storeKey)
+      if (!set) {
+        set = new Set()
+        this.waiters.set(storeKey, set)
+      }
+      const wake = () => {
+        clearTimeout(timer)
+        set.delete(wake)
+        if (set.size === 0) this.waiters.delete(storeKey)
+        resolve()
+      }
+      const timer = setTimeout(wake, ms)
+      set.add(wake)
+    })
+  }
+
+  private receive(message: BusMessage<L1Message>): void {
+    const payload = message.payload
+    const { l1, epochs } = this.options
+    switch (payload?.op) {
+      case 'write':
+      case 'delete':
+        if (!Array.isArray(payload.keys)) break
+        epochs.markKeys(payload.keys)
+        void l1?.delete(payload.keys).catch(() => undefined)
+        if (payload.op === 'write') for (const key of payload.keys) this.wake(key)
+        return
+      case 'clear':
+        epochs.markAll()
+        void l1?.clear(String(payload.prefix)).catch(() => undefined)
+        return
+      case 'match':
+        epochs.markAll()
+        void this.options.deleteMatchingInL1(String(payload.pattern)).catch(() => undefined)
+        return
+    }
+    this.report(new BusFailureError(`[cachekit] ignored a malformed message on ${message.channel}`))
+  }
+
+  private dropAll(): void {
+    this.options.epochs.markAll()
+    void this.options.l1?.clear(this.options.root).catch(() => undefined)
+  }
+
+  private wake(storeKey: string): void {
+    const set = this.waiters.get(storeKey)
+    if (set) for (const wake of [...set]) wake()
+  }
+
+  private report(error: CacheError): void {
+    this.options.stats.errors++
+    this.options.events.emit('error', { error, operation: 'bus' })
+  }
+}

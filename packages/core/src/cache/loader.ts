@@ -1,0 +1,206 @@
+import type { Duration } from '../duration.js'
+import { parseOptionalDuration } from '../duration.js'
+import type { CacheEntry } from '../entry.js'
+import { CacheError, FactoryError } from '../errors.js'
+import type { CacheCore, Found } from './cache_core.js'
+import { checkRefreshAhead } from './cache_core.js'
+import type { Factory, FactoryContext, GetOrSetOptions } from './cache_options.js'
+import { awaitFactory, type FactoryTimeouts, SERVE_STALE } from './factory_timeouts.js'
+
+/** One `getOrSet` call's settings, after the call's options were laid over the defaults. */
+export interface LoadSettings<T> {
+  options: GetOrSetOptions<T>
+  timeouts: FactoryTimeouts
+  lock: 'local' | 'distributed'
+  refreshAhead: number | undefined
+}
+
+/** How often a caller waiting on another process's factory looks at L2, ms: fast first, then calmer. */
+const FIRST_POLL_MS = 20
+const MAX_POLL_MS = 200
+
+/**
+ * Runs `getOrSet` past an L1 hit: finds the best entry in any tier, serves it when fresh, serves it
+ * stale when the factory fails or is slow (grace, soft timeout) or is running in another process
+ * (distributed lock), and otherwise runs the factory once and caches its value.
+ */
+export class Loader {
+  constructor(private readonly core: CacheCore) {}
+
+  settings<T>(options: GetOrSetOptions<T>): LoadSettings<T> {
+    const defaults = this.core.defaults
+    const refreshAhead =
+      options.refreshAhead === false ? undefined : (options.refreshAhead ?? defaults.refreshAhead)
+    return {
+      options,
+      timeouts: {
+        softMs: parseOptionalDuration(options.timeouts?.soft) ?? defaults.softMs,
+        hardMs: parseOptionalDuration(options.timeouts?.hard) ?? defaults.hardMs,
+      },
+      lock: options.lock ?? defaults.lock,
+      refreshAhead: checkRefreshAhead(refreshAhead),
+    }
+  }
+
+  /** After an L1 miss (or with no L1): one flight per key in this process. */
+  load<T>(key: string, storeKey: string, factory: Factory<T>, settings: LoadSettings<T>): Promise<T> {
+    return this.core.flights.run(storeKey, async () => {
+      const found = await this.core.find(storeKey)
+      if (found && Date.now() < found.entry.expiresAt) {
+        this.core.countHit(storeKey, found.tier)
+        this.maybeRefreshAhead(key, storeKey, found.entry, factory, settings)
+        return found.entry.value as T
+      }
+      const stale = found?.entry as CacheEntry<T> | undefined
+      if (stale && this.core.backoff.isBackingOff(storeKey)) return this.serveStale(storeKey, found!)
+      if (settings.lock === 'distributed' && this.core.lock) {
+        return this.loadDistributed(key, storeKey, factory, settings, found)
+      }
+      this.core.countMisses([storeKey])
+      return this.produce(key, storeKey, factory, settings, found)
+    })
+  }
+
+  /** Called on every fresh hit of `getOrSet`: refreshes an ageing entry once, in the background. */
+  maybeRefreshAhead<T>(
+    key: string,
+    storeKey: string,
+    entry: CacheEntry,
+    factory: Factory<T>,
+    settings: LoadSettings<T>,
+  ): void {
+    const fraction = settings.refreshAhead
+    if (fraction === undefined || entry.expiresAt === Number.POSITIVE_INFINITY) return
+    const age = Date.now() - entry.createdAt
+    if (age < fraction * (entry.expiresAt - entry.createdAt)) return
+    void this.core.refreshes
+      .run(storeKey, () => this.start(key, storeKey, factory, settings.options))
+      .catch((error: unknown) => this.core.report('refresh', new FactoryError(key, error), storeKey))
+  }
+
+  /** Runs the factory within its timeouts; a failure is covered by a stale value when there is one. */
+  private async produce<T>(
+    key: string,
+    storeKey: string,
+    factory: Factory<T>,
+    settings: LoadSettings<T>,
+    stale: Found | undefined,
+    onFactorySettled?: () => void,
+  ): Promise<T> {
+    const running = this.start(key, storeKey, factory, settings.options)
+    if (onFactorySettled) void running.finally(onFactorySettled).catch(() => undefined)
+    try {
+      const result = await awaitFactory(running, key, settings.timeouts, stale !== undefined)
+      if (result !== SERVE_STALE) return result
+    } catch (error) {
+      if (!stale || CacheError.hasCode(error, 'E_FACTORY_HARD_TIMEOUT')) throw error
+      this.core.backoff.markFailure(storeKey)
+      this.core.report('factory', new FactoryError(key, error), storeKey)
+    }
+    // Whatever happens to the factory now, it must not become an unhandled rejection.
+    running.catch(() => undefined)
+    return this.serveStale(storeKey, stale!)
+  }
+
+  /** Starts the factory and caches its value when it lands, however long the caller waits. */
+  private start<T>(
+    key: string,
+    storeKey: string,
+    factory: Factory<T>,
+    options: GetOrSetOptions<T>,
+  ): Promise<T> {
+    const context = new FactoryRun(key)
+    return (async () => {
+      const value = await factory(context)
+      if (!context.skipped) {
+        const writeOptions = context.ttl === undefined ? options : { ...options, ttl: context.ttl }
+        const entry = this.core.createEntry(key, value, writeOptions, Date.now())
+        await this.core.write([{ storeKey, entry }], 'set')
+      }
+      return value
+    })()
+  }
+
+  /**
+   * One factory call in the whole fleet: the process that takes the lock runs it; the others serve
+   * the stale value if they have one, or wait for the value to appear in L2 (woken by the bus,
+   * polling as a safety net) and take the lock over if its owner dies.
+   */
+  private async loadDistributed<T>(
+    key: string,
+    storeKey: string,
+    factory: Factory<T>,
+    settings: LoadSettings<T>,
+    stale: Found | undefined,
+  ): Promise<T> {
+    const lockKey = `${storeKey}\u0000lock`
+    const lockTtlMs = this.core.defaults.lockTtlMs
+    const deadline = Date.now() + (settings.timeouts.hardMs ?? lockTtlMs * 2)
+    // A call is one miss or one hit, however many rounds it waits.
+    let missCounted = false
+    const countMiss = () => {
+      if (!missCounted) this.core.countMisses([storeKey])
+      missCounted = true
+    }
+    const hit = (found: Found): T => {
+      if (!missCounted) this.core.countHit(storeKey, found.tier)
+      return found.entry.value as T
+    }
+    let pollMs = FIRST_POLL_MS
+    while (true) {
+      const lock = this.core.lock
+      const token = lock ? await lock.acquire(lockKey, lockTtlMs).catch(() => null) : null
+      if (token === null) {
+        // The lock is unreachable (L2 failing): fall back to one factory call per process.
+        countMiss()
+        return this.produce(key, storeKey, factory, settings, stale)
+      }
+      if (token !== undefined) {
+        // The previous owner may have written the value while this process waited for the lock.
+        const found = await this.core.find(storeKey)
+        if (found && Date.now() < found.entry.expiresAt) {
+          void lock!.release(lockKey, token).catch(() => undefined)
+          return hit(found)
+        }
+        countMiss()
+        // Released once the factory's value is written, not when a soft timeout lets the caller go.
+        const release = () => void lock!.release(lockKey, token).catch(() => undefined)
+        return this.produce(key, storeKey, factory, settings, found ?? stale, release)
+      }
+      if (stale) return this.serveStale(storeKey, stale)
+      countMiss()
+      await (this.core.sync?.waitForWrite(storeKey, pollMs) ?? sleep(pollMs))
+      pollMs = Math.min(MAX_POLL_MS, Math.round(pollMs * 1.5))
+      const found = await this.core.find(storeKey)
+      if (found && Date.now() < found.entry.expiresAt) return hit(found)
+      if (Date.now() >= deadline) {
+        // Waited as long as the caller allows for someone else: produce here rather than fail.
+        return this.produce(key, storeKey, factory, settings, found)
+      }
+    }
+  }
+
+  private serveStale<T>(storeKey: string, found: Found): T {
+    this.core.countHit(storeKey, found.tier, true)
+    return found.entry.value as T
+  }
+}
+
+class FactoryRun implements FactoryContext {
+  ttl: Duration | undefined
+  skipped = false
+
+  constructor(readonly key: string) {}
+
+  setTtl(ttl: Duration): void {
+    this.ttl = ttl
+  }
+
+  skip(): void {
+    this.skipped = true
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
