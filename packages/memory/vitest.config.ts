@@ -1,0 +1,3 @@
+import { cachekitProject } from '@cachekit/vitest-config'
+
+export default cachekitProject(import.meta.dirname)
