@@ -30,7 +30,8 @@ export function encodeEntry(entry: CacheEntry, codec: Codec): Uint8Array {
     throw new InvalidOptionError(`[cachekit/core] an entry has at most ${MAX_TAGS} tags`)
   let size = FIXED_BYTES + valueBytes.byteLength
   for (const tag of tagBytes) {
-    if (tag.byteLength > MAX_TAG_BYTES) throw new InvalidOptionError('[cachekit/core] a tag is at most 65535 bytes')
+    if (tag.byteLength > MAX_TAG_BYTES)
+      throw new InvalidOptionError('[cachekit/core] a tag is at most 65535 bytes')
     size += 2 + tag.byteLength
   }
   const frame = Buffer.allocUnsafe(size)
