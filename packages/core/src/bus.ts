@@ -18,6 +18,13 @@ export interface Bus {
    * them. Returns a function that stops listening.
    */
   onLoss?(listener: (loss: BusLoss) => void): () => void
+  /**
+   * Optional: reports writes to keys under `prefix` made by any client of the shared store (another
+   * app, `redis-cli`), not only by caches that publish on this bus — Redis client-side tracking.
+   * `null` means "anything may have changed" (a flush, a lost tracking connection). Resolves with a
+   * function that stops tracking.
+   */
+  trackKeys?(prefix: string, listener: (keys: string[] | null) => void): Promise<() => Promise<void>>
 }
 
 /** Why a bus may have missed messages. */

@@ -79,7 +79,13 @@ export class CacheCore {
         events: this.events,
         stats: this.stats,
         deleteMatchingInL1: (pattern) => (this.l1 ? deleteMatchingIn(this.l1, pattern) : Promise.resolve(0)),
+        tracking: options.tracking ?? false,
       })
+    if (options.tracking && !options.bus?.trackKeys) {
+      throw new InvalidOptionError(
+        '[cachekit/core] `tracking` needs a `bus` with `trackKeys`, such as redisBus from @cachekit/pubsub',
+      )
+    }
     // Subscribing is asynchronous; writes wait for it so no announcement is published before the
     // subscription exists, and a failure is reported rather than thrown from the constructor.
     this.started = (this.sync?.start() ?? Promise.resolve()).catch((error: unknown) =>

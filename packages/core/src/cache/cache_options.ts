@@ -86,6 +86,12 @@ export interface CacheOptions {
    * (`redisBus` from @cachekit/pubsub). Without it, an L1 copy may lag L2 for up to `l1MaxTtl`.
    */
   bus?: Bus
+  /**
+   * Also drop L1 copies when any other Redis client writes a key under this cache's prefix
+   * (redis-cli, another app), through the bus's Redis client-side tracking (`trackKeys`).
+   * Needs a bus that supports it, such as `redisBus` on a standalone or Sentinel Redis. Default false.
+   */
+  tracking?: boolean
   /** Longest time an entry lives in L1, so an L1 copy is re-read from L2 at least this often. */
   l1MaxTtl?: Duration
   /** How long one L2 call may take before it counts as a failure. Defaults to `'1s'`; `0` waits forever. */

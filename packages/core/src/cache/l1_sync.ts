@@ -1,6 +1,6 @@
 import type { Bus, BusMessage } from '../bus.js'
 import type { CacheEntry } from '../entry.js'
-import { BusFailureError, type CacheError } from '../errors.js'
+import { BusFailureError, type CacheError, InvalidOptionError } from '../errors.js'
 import type { Store } from '../store.js'
 import type { CacheEvents } from './cache_events.js'
 import type { StatsCounters } from './cache_stats.js'
@@ -24,6 +24,8 @@ export interface L1SyncOptions {
   events: CacheEvents
   stats: StatsCounters
   deleteMatchingInL1: (pattern: string) => Promise<number>
+  /** Ask the bus for Redis client-side tracking of the cache's prefix. */
+  tracking: boolean
 }
 
 /**
@@ -37,6 +39,7 @@ export interface L1SyncOptions {
 export class L1Sync {
   private readonly waiters = new Map<string, Set<() => void>>()
   private unsubscribe: (() => Promise<void>) | undefined
+  private stopTracking: (() => Promise<void>) | undefined
   private stopLossListener: (() => void) | undefined
 
   constructor(private readonly options: L1SyncOptions) {}
@@ -45,10 +48,17 @@ export class L1Sync {
     const { bus, channel } = this.options
     this.stopLossListener = bus.onLoss?.(() => this.dropAll())
     this.unsubscribe = await bus.subscribe<L1Message>(channel, (message) => this.receive(message))
+    if (this.options.tracking) {
+      if (!bus.trackKeys) {
+        throw new InvalidOptionError('[cachekit] `tracking` needs a bus with trackKeys, such as redisBus')
+      }
+      this.stopTracking = await bus.trackKeys(this.options.root, (keys) => this.dropTracked(keys))
+    }
   }
 
   async stop(): Promise<void> {
     this.stopLossListener?.()
+    await this.stopTracking?.().catch(() => undefined)
     await this.unsubscribe?.().catch(() => undefined)
     for (const wake of [...this.waiters.values()].flatMap((set) => [...set])) wake()
   }
@@ -102,6 +112,13 @@ export class L1Sync {
         return
     }
     this.report(new BusFailureError(`[cachekit] ignored a malformed message on ${message.channel}`))
+  }
+
+  /** Keys written in Redis by some client (ours excluded by the tracking itself). */
+  private dropTracked(keys: string[] | null): void {
+    if (keys === null) return this.dropAll()
+    this.options.epochs.markKeys(keys)
+    void this.options.l1?.delete(keys).catch(() => undefined)
   }
 
   private dropAll(): void {

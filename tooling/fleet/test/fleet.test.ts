@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto'
+import { requireTopology } from '@cachekit/redis-harness'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest'
+import { FleetWorker } from '../src/fleet.js'
+
+const { url } = requireTopology(inject('redis'), 'standalone')
+const raw = new Redis(url)
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const workers: FleetWorker[] = []
+
+async function fleet(count: number, lock: 'local' | 'distributed' = 'local', startAt?: number) {
+  const prefix = `fleet:${randomUUID()}`
+  const started = await Promise.all(
+    Array.from({ length: count }, () => FleetWorker.start({ redisUrl: url, prefix, lock, startAt })),
+  )
+  workers.push(...started)
+  return started
+}
+
+/** Asks until `check` holds, for at most `limitMs`; resolves with how long it took. */
+async function within(limitMs: number, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now()
+  while (!(await check())) {
+    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`)
+    await sleep(2)
+  }
+  return Date.now() - started
+}
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.stop()))
+})
+
+afterAll(async () => {
+  await raw.quit()
+})
+
+describe('a fleet of processes on one Redis', () => {
+  it('runs the factory once for 4 processes x 250 concurrent cold calls with lock: distributed', async () => {
+    const counterKey = `fleet-counter:${randomUUID()}`
+    const processes = await fleet(4, 'distributed', Date.now() + 1_500)
+    const results = await Promise.all(
+      processes.map((worker) =>
+        worker.ask<string[]>({ op: 'getOrSet', key: 'cold', concurrency: 250, factoryDelayMs: 100, counterKey }),
+      ),
+    )
+    expect(Number(await raw.get(counterKey))).toBe(1)
+    const values = new Set(results.flat())
+    expect(values.size).toBe(1)
+    expect(results.flat()).toHaveLength(1_000)
+  })
+
+  it('without the distributed lock, each process runs its own factory (the lock is what makes it one)', async () => {
+    const counterKey = `fleet-counter:${randomUUID()}`
+    const processes = await fleet(4, 'local', Date.now() + 1_500)
+    await Promise.all(
+      processes.map((worker) =>
+        worker.ask({ op: 'getOrSet', key: 'cold', concurrency: 250, factoryDelayMs: 100, counterKey }),
+      ),
+    )
+    expect(Number(await raw.get(counterKey))).toBeGreaterThan(1)
+  })
+
+  it("drops B's L1 copy when A sets or deletes, within a bus round trip", async () => {
+    const [a, b] = (await fleet(2)) as [FleetWorker, FleetWorker]
+    await a.ask({ op: 'set', key: 'k', value: 'v1' })
+    expect(await b.ask({ op: 'get', key: 'k' })).toBe('v1')
+    expect(await b.ask({ op: 'inL1', key: 'k' })).toBe(true)
+
+    await a.ask({ op: 'set', key: 'k', value: 'v2' })
+    const tookSet = await within(1_000, async () => (await b.ask({ op: 'get', key: 'k' })) === 'v2')
+    await a.ask({ op: 'delete', key: 'k' })
+    const tookDelete = await within(1_000, async () => (await b.ask({ op: 'get', key: 'k' })) === null)
+    console.info(`[fleet] B saw A's set after ${tookSet} ms and A's delete after ${tookDelete} ms`)
+  })
+
+  it("clears B's L1 when its bus subscriber connection is killed, so a write it missed is not served stale", async () => {
+    const [a, b] = (await fleet(2)) as [FleetWorker, FleetWorker]
+    await a.ask({ op: 'set', key: 'k', value: 'before' })
+    expect(await b.ask({ op: 'get', key: 'k' })).toBe('before')
+    expect(await b.ask({ op: 'inL1', key: 'k' })).toBe(true)
+
+    // Kill every subscriber connection, then write at once: B's subscriber is down and misses it.
+    await raw.client('KILL', 'TYPE', 'pubsub')
+    await a.ask({ op: 'set', key: 'k', value: 'after' })
+
+    // B's L1 copy (TTL 1 h) must go because the bus reported the loss, not because it expired.
+    await within(3_000, async () => (await b.ask({ op: 'inL1', key: 'k' })) === false)
+    expect(await b.ask({ op: 'get', key: 'k' })).toBe('after')
+    // And the bus works again after the reconnect.
+    await b.ask({ op: 'get', key: 'k' })
+    await a.ask({ op: 'set', key: 'k', value: 'later' })
+    await within(3_000, async () => (await b.ask({ op: 'get', key: 'k' })) === 'later')
+  })
+})
