@@ -284,4 +284,22 @@ describe('L1 synchronisation over the bus', () => {
     b.l2.get = slowGet
     expect(await b.cache.get('k')).toBe('v2')
   })
+
+  it('with tracking, drops L1 copies of keys that any Redis client wrote', async () => {
+    const hub = new LocalBusHub()
+    const bus = hub.createBus()
+    const { cache, l1 } = setup({ bus, tracking: true })
+    await cache.ready()
+    await cache.set('a', 1)
+    await cache.set('b', 2)
+    bus.reportTrackedWrites(['app:a', 'other-app:a'])
+    expect(l1.getSync!('app:a')).toBeUndefined()
+    expect(l1.getSync!('app:b')).toBeDefined()
+    bus.reportTrackedWrites(null)
+    expect(await until(() => l1.getSync!('app:b') === undefined)).toBe(true)
+  })
+
+  it('refuses tracking without a bus that can track', () => {
+    expect(() => createCache({ l1: new MapStore<CacheEntry>(), tracking: true })).toThrow(/trackKeys/)
+  })
 })

@@ -30,6 +30,7 @@ export class LocalBus implements Bus {
   private seq = 0
   private readonly handlers = new Map<string, Set<BusHandler>>()
   private readonly lossListeners = new Set<(loss: BusLoss) => void>()
+  private readonly tracked = new Map<string, (keys: string[] | null) => void>()
 
   constructor(private readonly hub: LocalBusHub) {}
 
@@ -58,6 +59,20 @@ export class LocalBus implements Bus {
   onLoss(listener: (loss: BusLoss) => void): () => void {
     this.lossListeners.add(listener)
     return () => this.lossListeners.delete(listener)
+  }
+
+  async trackKeys(prefix: string, listener: (keys: string[] | null) => void): Promise<() => Promise<void>> {
+    this.tracked.set(prefix, listener)
+    return async () => {
+      this.tracked.delete(prefix)
+    }
+  }
+
+  /** Plays Redis reporting writes by some other client (a redis-cli, another app). */
+  reportTrackedWrites(keys: string[] | null): void {
+    for (const [prefix, listener] of this.tracked) {
+      listener(keys === null ? null : keys.filter((key) => key.startsWith(prefix)))
+    }
   }
 
   receive(message: BusMessage): void {
