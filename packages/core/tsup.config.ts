@@ -1,9 +1,8 @@
+import { libraryOptions } from '@cachekit/tsup-config'
 import { defineConfig } from 'tsup'
 
-const shared = { dts: true, sourcemap: true, target: 'node20' } as const
-
 export default defineConfig([
-  { ...shared, entry: { index: 'src/index.ts' }, format: ['esm', 'cjs'], clean: true },
+  { ...libraryOptions, entry: { index: 'src/index.ts' } },
   // The Store contract suite runs inside vitest, which is ESM-only, so its entry is ESM-only too.
-  { ...shared, entry: { 'testing/index': 'src/testing/index.ts' }, format: ['esm'] },
+  { ...libraryOptions, entry: { 'testing/index': 'src/testing/index.ts' }, format: ['esm'], clean: false },
 ])
