@@ -12,7 +12,10 @@ type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<
 /** A worker process with a cache; `ask` sends it a request and resolves with its answer. */
 export class FleetWorker {
   private nextId = 1
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>()
+  private readonly pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void }
+  >()
   readonly ready: Promise<void>
 
   private constructor(private readonly child: ChildProcess) {
@@ -37,7 +40,11 @@ export class FleetWorker {
   static async start(config: WorkerConfig): Promise<FleetWorker> {
     const child = fork(join(here, 'worker.ts'), [], {
       execArgv: ['--import', tsxLoader],
-      env: { ...process.env, FLEET_WORKER_CONFIG: JSON.stringify(config), TSX_TSCONFIG_PATH: join(here, '..', 'tsconfig.worker.json') },
+      env: {
+        ...process.env,
+        FLEET_WORKER_CONFIG: JSON.stringify(config),
+        TSX_TSCONFIG_PATH: join(here, '..', 'tsconfig.worker.json'),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     const worker = new FleetWorker(child)

@@ -1,6 +1,13 @@
 /** What the test process asks a worker process to do, over the IPC channel. */
 export type WorkerRequest =
-  | { id: number; op: 'getOrSet'; key: string; concurrency: number; factoryDelayMs: number; counterKey: string }
+  | {
+      id: number
+      op: 'getOrSet'
+      key: string
+      concurrency: number
+      factoryDelayMs: number
+      counterKey: string
+    }
   | { id: number; op: 'get'; key: string }
   | { id: number; op: 'set'; key: string; value: string }
   | { id: number; op: 'delete'; key: string }

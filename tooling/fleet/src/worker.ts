@@ -60,7 +60,8 @@ function sleep(ms: number): Promise<void> {
 process.on('message', (request: WorkerRequest) => {
   handle(request).then(
     (result) => process.send?.({ id: request.id, ok: true, result: result ?? null } satisfies WorkerReply),
-    (error: unknown) => process.send?.({ id: request.id, ok: false, error: String(error) } satisfies WorkerReply),
+    (error: unknown) =>
+      process.send?.({ id: request.id, ok: false, error: String(error) } satisfies WorkerReply),
   )
 })
 

@@ -42,7 +42,13 @@ describe('a fleet of processes on one Redis', () => {
     const processes = await fleet(4, 'distributed', Date.now() + 1_500)
     const results = await Promise.all(
       processes.map((worker) =>
-        worker.ask<string[]>({ op: 'getOrSet', key: 'cold', concurrency: 250, factoryDelayMs: 100, counterKey }),
+        worker.ask<string[]>({
+          op: 'getOrSet',
+          key: 'cold',
+          concurrency: 250,
+          factoryDelayMs: 100,
+          counterKey,
+        }),
       ),
     )
     expect(Number(await raw.get(counterKey))).toBe(1)

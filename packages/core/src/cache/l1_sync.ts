@@ -116,7 +116,10 @@ export class L1Sync {
 
   /** Keys written in Redis by some client (ours excluded by the tracking itself). */
   private dropTracked(keys: string[] | null): void {
-    if (keys === null) return this.dropAll()
+    if (keys === null) {
+      this.dropAll()
+      return
+    }
     this.options.epochs.markKeys(keys)
     void this.options.l1?.delete(keys).catch(() => undefined)
   }
