@@ -1,6 +1,6 @@
 import { parseDuration, parseOptionalDuration } from '../duration.js'
 import { type CacheEntry, createEntry, isHardExpired, storeTtlMs } from '../entry.js'
-import { BusFailureError, CacheError, CodecEncodeError, InvalidOptionError } from '../errors.js'
+import { CacheError, CodecEncodeError, InvalidOptionError } from '../errors.js'
 import type { DistributedLock, Store } from '../store.js'
 import { CacheEvents, type CacheOperation, type CacheTier } from './cache_events.js'
 import type { CacheOptions, GetOrSetOptions, Ttl } from './cache_options.js'
@@ -86,14 +86,12 @@ export class CacheCore {
         '[cachekit/core] `tracking` needs a `bus` with `trackKeys`, such as redisBus from @cachekit/pubsub',
       )
     }
-    // Subscribing is asynchronous; writes wait for it so no announcement is published before the
-    // subscription exists, and a failure is reported rather than thrown from the constructor.
-    this.started = (this.sync?.start() ?? Promise.resolve()).catch((error: unknown) =>
-      this.report('bus', new BusFailureError('[cachekit] could not subscribe to the bus', { cause: error })),
-    )
+    // Writes do not wait for the subscription: publishing needs none, and a cache started while
+    // Redis is down must still serve. The sync retries by itself and reports its failures.
+    this.started = this.sync?.start() ?? Promise.resolve()
   }
 
-  /** Resolves once the bus subscription is up (immediately without a bus). */
+  /** Resolves after the first bus subscription attempt (immediately without a bus). */
   ready(): Promise<void> {
     return this.started
   }
@@ -148,7 +146,6 @@ export class CacheCore {
 
   /** Writes entries to every tier, then announces them. Cache failures are reported, not thrown. */
   async write(writes: readonly PendingWrite[], operation: CacheOperation): Promise<void> {
-    await this.started
     const remoteWrites: Array<{ key: string; entry: CacheEntry; bytes: Uint8Array }> = []
     const accepted: PendingWrite[] = []
     for (const write of writes) {
@@ -177,7 +174,6 @@ export class CacheCore {
 
   /** Deletes keys from every tier, then announces it; resolves with how many existed. */
   async delete(storeKeys: readonly string[]): Promise<number> {
-    await this.started
     this.epochs.markKeys(storeKeys)
     const [localCount, remoteCount] = await Promise.all([
       this.l1?.delete(storeKeys),
@@ -190,7 +186,6 @@ export class CacheCore {
   }
 
   async clear(prefix: string): Promise<void> {
-    await this.started
     this.epochs.markAll()
     await Promise.all([this.l1?.clear(prefix), this.remote?.clear(prefix)])
     await this.sync?.publish({ op: 'clear', prefix })
@@ -198,7 +193,6 @@ export class CacheCore {
   }
 
   async deleteMatching(storePattern: string): Promise<number> {
-    await this.started
     this.epochs.markAll()
     const local = this.l1 ? deleteMatchingIn(this.l1, storePattern) : Promise.resolve(0)
     const [localCount, remoteCount] = await Promise.all([local, this.remote?.deleteMatching(storePattern)])

@@ -1,10 +1,13 @@
 import type { Bus, BusMessage } from '../bus.js'
 import type { CacheEntry } from '../entry.js'
-import { BusFailureError, type CacheError, InvalidOptionError } from '../errors.js'
+import { BusFailureError, type CacheError } from '../errors.js'
 import type { Store } from '../store.js'
 import type { CacheEvents } from './cache_events.js'
 import type { StatsCounters } from './cache_stats.js'
 import type { InvalidationEpochs } from './invalidation_epochs.js'
+
+const RETRY_FIRST_MS = 250
+const RETRY_MAX_MS = 5_000
 
 /** What one instance tells the others about its L2 writes. Keys are store keys. */
 export type L1Message =
@@ -41,22 +44,48 @@ export class L1Sync {
   private unsubscribe: (() => Promise<void>) | undefined
   private stopTracking: (() => Promise<void>) | undefined
   private stopLossListener: (() => void) | undefined
+  private retryTimer: NodeJS.Timeout | undefined
+  private stopped = false
 
   constructor(private readonly options: L1SyncOptions) {}
 
-  async start(): Promise<void> {
-    const { bus, channel } = this.options
+  /**
+   * Subscribes, retrying in the background until it works or the cache closes: a cache started
+   * while Redis is down must still hear invalidations once Redis is back. Until then every L1 copy
+   * it makes may miss one, so the L1 is cleared each time the subscription comes up late.
+   * Resolves after the first attempt, successful or not; failures are reported.
+   */
+  start(): Promise<void> {
+    const { bus } = this.options
     this.stopLossListener = bus.onLoss?.(() => this.dropAll())
-    this.unsubscribe = await bus.subscribe<L1Message>(channel, (message) => this.receive(message))
-    if (this.options.tracking) {
-      if (!bus.trackKeys) {
-        throw new InvalidOptionError('[cachekit] `tracking` needs a bus with trackKeys, such as redisBus')
+    return this.subscribe(0)
+  }
+
+  private async subscribe(attempt: number): Promise<void> {
+    if (this.stopped) return
+    try {
+      this.unsubscribe ??= await this.options.bus.subscribe<L1Message>(this.options.channel, (message) =>
+        this.receive(message),
+      )
+      if (this.options.tracking && this.options.bus.trackKeys) {
+        this.stopTracking ??= await this.options.bus.trackKeys(this.options.root, (keys) =>
+          this.dropTracked(keys),
+        )
       }
-      this.stopTracking = await bus.trackKeys(this.options.root, (keys) => this.dropTracked(keys))
+      if (attempt > 0) this.dropAll()
+    } catch (error) {
+      this.report(
+        new BusFailureError('[cachekit] could not subscribe to the bus; retrying', { cause: error }),
+      )
+      const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt)
+      this.retryTimer = setTimeout(() => void this.subscribe(attempt + 1), delay)
+      this.retryTimer.unref()
     }
   }
 
   async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.retryTimer)
     this.stopLossListener?.()
     await this.stopTracking?.().catch(() => undefined)
     await this.unsubscribe?.().catch(() => undefined)
