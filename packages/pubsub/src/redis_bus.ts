@@ -23,6 +23,7 @@ import type {
 import { ClusterShardedSubscriber } from './cluster_sharded_subscriber.js'
 import { encodeEnvelope, isInstanceId, MAX_INSTANCE_ID_LENGTH, readEnvelope } from './envelope.js'
 import { MalformedMessageError } from './errors.js'
+import { trackKeys } from './key_tracking.js'
 import { NodeSubscriber } from './node_subscriber.js'
 import { SequenceCounter } from './sequence_counter.js'
 import { SequenceTracker } from './sequence_tracker.js'
@@ -66,6 +67,12 @@ export interface RedisBus extends Bus {
     handler: BusHandler<T>,
     options?: PatternSubscribeOptions<T>,
   ): Promise<Unsubscribe>
+  /**
+   * Redis client-side tracking (BCAST, NOLOOP) of keys under `prefix`: `listener` hears the keys any
+   * other Redis client writes, and `null` when tracking was interrupted. Standalone and Sentinel only.
+   * A cache turns it on with `createCache({ bus, tracking: true })`.
+   */
+  trackKeys(prefix: string, listener: (keys: string[] | null) => void): Promise<() => Promise<void>>
   /** Listens for possible message losses (see `RedisBusLoss`); returns a function that stops listening. */
   onLoss(listener: (loss: RedisBusLoss) => void): () => void
   /**
@@ -138,6 +145,7 @@ class RedisPubSubBus implements RedisBus {
     handlerErrors: 0,
   }
   /** The subscriber connections, opened at the first subscription of their kind. */
+  private readonly trackings = new Set<Promise<() => Promise<void>>>()
   private classicSubscriber: Promise<Subscriber> | undefined
   private shardedSubscriber: Promise<Subscriber> | undefined
   private closing: Promise<void> | undefined
@@ -225,6 +233,16 @@ class RedisPubSubBus implements RedisBus {
     return () => this.lossListeners.delete(listener)
   }
 
+  trackKeys(prefix: string, listener: (keys: string[] | null) => void): Promise<() => Promise<void>> {
+    this.assertOpen('trackKeys')
+    const stop = trackKeys(this.client, prefix, this.instanceId, listener, (error) => this.report(error))
+    this.trackings.add(stop)
+    return stop.then((stopTracking) => async () => {
+      this.trackings.delete(stop)
+      await stopTracking()
+    })
+  }
+
   onError(listener: (error: CacheError) => void): () => void {
     this.errorListeners.add(listener)
     return () => this.errorListeners.delete(listener)
@@ -245,6 +263,10 @@ class RedisPubSubBus implements RedisBus {
 
   private async shutDown(): Promise<void> {
     this.registry.clear()
+    const trackings = await Promise.allSettled([...this.trackings])
+    await Promise.allSettled(
+      trackings.map((result) => (result.status === 'fulfilled' ? result.value() : undefined)),
+    )
     const subscribers = await Promise.allSettled([this.classicSubscriber, this.shardedSubscriber])
     await Promise.allSettled(
       subscribers.map((result) => (result.status === 'fulfilled' ? result.value?.close() : undefined)),
