@@ -1,5 +1,6 @@
 import { type Cache, type CacheEntry, createCache } from '@cachekit/core'
 import { memoryStore } from '@cachekit/memory'
+import { redisBus } from '@cachekit/pubsub'
 import { createRedis, hasRedisEnv, type RedisEnvironment, redisStore } from '@cachekit/redis'
 
 /** Which tiers the demo runs on, for the banner and /stats. */
@@ -7,19 +8,23 @@ export type CacheMode = 'memory' | 'redis'
 
 /**
  * Memory only when no Redis is configured; otherwise L1 memory in front of Redis, with a memory
- * fallback that serves while Redis is down.
+ * fallback that serves while Redis is down, and a bus (with Redis key tracking) so several demo
+ * processes, and redis-cli, never leave each other's L1 copies stale.
  */
 export function buildCache(env: RedisEnvironment): { cache: Cache; mode: CacheMode } {
   const l1 = memoryStore<CacheEntry>({ maxEntries: 10_000 })
   if (!hasRedisEnv(env)) return { cache: createCache({ prefix: 'demo', l1, ttl: '5m' }), mode: 'memory' }
-  const client = createRedis()
+  const client = createRedis(env.REDIS_URL ? env.REDIS_URL : undefined)
   const cache = createCache({
     prefix: 'demo',
     l1,
-    l2: redisStore({ client }),
+    l2: redisStore({ client, closeClient: false }),
+    bus: redisBus({ client, closeClient: true }),
+    tracking: true,
     fallback: memoryStore<CacheEntry>({ maxEntries: 50_000 }),
     ttl: '5m',
-    l1MaxTtl: '30s',
+    grace: '1h',
+    timeouts: { soft: '100ms', hard: '5s' },
   })
   return { cache, mode: 'redis' }
 }
