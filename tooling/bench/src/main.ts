@@ -1,0 +1,259 @@
+/**
+ * `pnpm bench`: every workload against cachekit, bentocache, cache-manager, raw ioredis and lru-cache
+ * in one run, on a Redis started by @cachekit/redis-harness (never the server on port 6379), then the
+ * targets as ratios of that same run. Writes results/latest.json, results/latest.md and the README's
+ * results section.
+ *
+ *   node --import tsx src/main.ts            the full run (about 3 minutes; bounded to 5)
+ *   node --import tsx src/main.ts --quick    a smoke run of the same code; writes results/quick.*
+ *   ... --only=l1-get,l2-get                 some workloads only (not written to latest.*)
+ */
+import { cpus, loadavg, release, totalmem, type } from 'node:os'
+import { startStandalone } from '@cachekit/redis-harness'
+import type { Budget } from './budget.js'
+import { createFixtures, type Fixtures } from './fixtures.js'
+import { libraryVersions, rawRedis } from './libraries.js'
+import {
+  byName,
+  cachekitOf,
+  formatRatio,
+  type Machine,
+  type RunReport,
+  type TargetResult,
+  toMarkdown,
+  type WorkloadResult,
+  writeResults,
+} from './report.js'
+import type { Measurement } from './timing.js'
+import { codecs } from './workloads/codecs.js'
+import { LRU_AWAITED, l1Get, l1GetOrSet } from './workloads/l1.js'
+import { getMany, l2Get, RAW_GET_UNPACK, set, tieredGet } from './workloads/l2.js'
+import { memoryPerEntry } from './workloads/memory.js'
+import { type StampedeRow, stampede, stampedeProcesses } from './workloads/stampede.js'
+import { tagInvalidation } from './workloads/tag_invalidation.js'
+import { zipf } from './workloads/zipf.js'
+
+/** The whole run must finish within 5 minutes; workloads that would start past this are skipped. */
+const RUN_BUDGET_MS = 270_000
+
+const args = process.argv.slice(2)
+const budget: Budget = { quick: args.includes('--quick') }
+const only = args
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
+const tsxImport = import.meta.resolve('tsx')
+const benchDir = new URL('../', import.meta.url)
+
+interface Step {
+  id: string
+  needsFixtures: boolean
+  run: (context: {
+    url: string
+    fixtures: () => Promise<Fixtures>
+  }) => Promise<WorkloadResult> | WorkloadResult
+}
+
+const steps: Step[] = [
+  // Codecs first, while the process is fresh: no Redis, no other library has run in it yet.
+  { id: 'codecs', needsFixtures: false, run: () => codecs(budget) },
+  { id: 'memory-per-entry', needsFixtures: false, run: () => memoryPerEntry(budget, tsxImport) },
+  { id: 'l1-get', needsFixtures: true, run: async (c) => l1Get(await c.fixtures(), budget) },
+  { id: 'l1-get-or-set', needsFixtures: true, run: async (c) => l1GetOrSet(await c.fixtures(), budget) },
+  { id: 'l2-get', needsFixtures: true, run: async (c) => l2Get(await c.fixtures(), budget) },
+  { id: 'tiered-get', needsFixtures: true, run: async (c) => tieredGet(await c.fixtures(), budget) },
+  { id: 'get-many', needsFixtures: true, run: async (c) => getMany(await c.fixtures(), budget) },
+  { id: 'set', needsFixtures: true, run: async (c) => set(await c.fixtures(), budget) },
+  { id: 'stampede', needsFixtures: false, run: (c) => stampede(c.url, budget) },
+  {
+    id: 'stampede-4-processes',
+    needsFixtures: false,
+    run: (c) => stampedeProcesses(c.url, budget, tsxImport),
+  },
+  { id: 'zipf', needsFixtures: false, run: (c) => zipf(c.url, budget) },
+  { id: 'tag-invalidation', needsFixtures: false, run: () => tagInvalidation() },
+]
+
+/** The order of the report: the issue's list, whatever order the steps run in. */
+const DISPLAY_ORDER = [
+  'l1-get',
+  'l1-get-or-set',
+  'l2-get',
+  'tiered-get',
+  'get-many',
+  'set',
+  'stampede',
+  'stampede-4-processes',
+  'zipf',
+  'memory-per-entry',
+  'codecs',
+  'tag-invalidation',
+]
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`)
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date()
+  const t0 = performance.now()
+  const loadAtStart = loadavg()[0]!
+  log(`starting Redis (${budget.quick ? 'quick' : 'full'} run)`)
+  const server = await startStandalone()
+  let fixtures: Fixtures | undefined
+  const workloads: WorkloadResult[] = []
+  try {
+    const redisVersion = await readRedisVersion(server.url)
+    const context = {
+      url: server.url,
+      fixtures: async () => {
+        if (!fixtures) {
+          const f0 = performance.now()
+          fixtures = await createFixtures(server.url)
+          log(`fixtures written in ${((performance.now() - f0) / 1000).toFixed(1)} s`)
+        }
+        return fixtures
+      },
+    }
+    for (const step of steps) {
+      if (only && !only.includes(step.id)) continue
+      const elapsed = performance.now() - t0
+      if (elapsed > RUN_BUDGET_MS) {
+        log(`skipping ${step.id}: the run is past its ${RUN_BUDGET_MS / 1000} s budget`)
+        continue
+      }
+      if (!step.needsFixtures && fixtures) {
+        // The shared caches are done with; closing them frees their connections for the rest.
+        await fixtures.close()
+        fixtures = undefined
+      }
+      log(`${step.id} ...`)
+      const result = await step.run(context)
+      workloads.push(result)
+      log(
+        `${step.id} done in ${result.seconds.toFixed(1)} s (${((performance.now() - t0) / 1000).toFixed(0)} s so far)`,
+      )
+    }
+    const report: RunReport = {
+      startedAt: startedAt.toISOString(),
+      seconds: (performance.now() - t0) / 1000,
+      quick: budget.quick,
+      machine: machine(redisVersion, loadAtStart),
+      targets: targets(workloads),
+      workloads: workloads.sort((a, b) => DISPLAY_ORDER.indexOf(a.id) - DISPLAY_ORDER.indexOf(b.id)),
+    }
+    if (budget.quick || only) {
+      const { mkdirSync, writeFileSync } = await import('node:fs')
+      const results = new URL('results/', benchDir)
+      mkdirSync(results, { recursive: true })
+      writeFileSync(new URL('quick.json', results), `${JSON.stringify(report, null, 2)}\n`)
+      writeFileSync(new URL('quick.md', results), toMarkdown(report))
+      log('wrote results/quick.json and results/quick.md (partial or quick runs never replace latest.*)')
+    } else {
+      const written = writeResults(report, benchDir)
+      log(`wrote ${written.json}, ${written.markdown} and the README table`)
+    }
+    process.stdout.write(`\n${toMarkdown(report)}`)
+  } finally {
+    await fixtures?.close()
+    await server.stop()
+  }
+}
+
+async function readRedisVersion(url: string): Promise<string> {
+  const client = rawRedis(url)
+  try {
+    const info = await client.info('server')
+    return /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'
+  } finally {
+    client.disconnect()
+  }
+}
+
+function machine(redis: string, loadAtStart: number): Machine {
+  const cores = cpus()
+  return {
+    cpu: cores[0]?.model.trim() ?? 'unknown',
+    cores: cores.length,
+    memoryGiB: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    redis,
+    platform: `${type()} ${release()} ${process.arch}`,
+    libraries: libraryVersions(),
+    loadAverage: { start: loadAtStart, end: loadavg()[0]! },
+  }
+}
+
+function measurementsOf(workloads: readonly WorkloadResult[], id: string): Measurement[] | undefined {
+  const workload = workloads.find((w) => w.id === id)
+  return (workload?.data as { measurements?: Measurement[] } | undefined)?.measurements
+}
+
+function ratioTarget(
+  target: string,
+  measurements: readonly Measurement[],
+  peer: string,
+  minimum: number,
+): TargetResult {
+  const cachekit = cachekitOf(measurements)
+  const other = byName(measurements, peer)
+  const ratio = cachekit.opsPerSec / other.opsPerSec
+  const met = ratio >= minimum
+  return {
+    target,
+    measured: `${ratio.toFixed(3)}x`,
+    status: met ? 'met' : 'missed',
+    detail: met
+      ? `${((ratio / minimum - 1) * 100).toFixed(1)}% above the target (${formatRatio(minimum)})`
+      : `${((1 - ratio / minimum) * 100).toFixed(1)}% short of the target (${formatRatio(minimum)})`,
+  }
+}
+
+function stampedeRows(workloads: readonly WorkloadResult[], id: string): StampedeRow[] | undefined {
+  return (workloads.find((w) => w.id === id)?.data as { rows?: StampedeRow[] } | undefined)?.rows
+}
+
+function targets(workloads: readonly WorkloadResult[]): TargetResult[] {
+  const out: TargetResult[] = []
+  const l1 = measurementsOf(workloads, 'l1-get')
+  if (l1) {
+    out.push(ratioTarget('L1 hit get >= 10x bentocache', l1, 'bentocache', 10))
+    out.push(ratioTarget('L1 hit get >= 0.5x bare lru-cache get', l1, LRU_AWAITED, 0.5))
+  }
+  const l2 = measurementsOf(workloads, 'l2-get')
+  if (l2) {
+    out.push(ratioTarget('L2 get >= 0.95x raw ioredis GET + decode', l2, RAW_GET_UNPACK, 0.95))
+    out.push(ratioTarget('L2 get >= 1.5x bentocache', l2, 'bentocache', 1.5))
+  }
+  const one = stampedeRows(workloads, 'stampede')?.find((row) => row.library === 'cachekit')
+  if (one) out.push(stampedeTarget('Stampede, 1 process: 1 factory call', one, ''))
+  const four = stampedeRows(workloads, 'stampede-4-processes')
+  const fourDefault = four?.find((row) => row.library === 'cachekit')
+  if (fourDefault) {
+    out.push(
+      stampedeTarget(
+        'Stampede, 4 processes: 1 factory call',
+        fourDefault,
+        'default lock (local): one call per process is expected until a later issue; ',
+      ),
+    )
+  }
+  const fourDistributed = four?.find((row) => row.library === 'cachekit (lock: distributed)')
+  if (fourDistributed) {
+    const result = stampedeTarget('(same, with `lock: distributed`)', fourDistributed, '')
+    out.push({ ...result, status: 'reported' })
+  }
+  return out
+}
+
+function stampedeTarget(target: string, row: StampedeRow, context: string): TargetResult {
+  const worst = Math.max(...row.factoryCalls)
+  return {
+    target,
+    measured: `${worst} call${worst === 1 ? '' : 's'} (worst round)`,
+    status: worst === 1 ? 'met' : 'missed',
+    detail: `${context}rounds: ${row.factoryCalls.join(', ')}`,
+  }
+}
+
+await main()
