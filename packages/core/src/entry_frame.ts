@@ -66,7 +66,15 @@ export function decodeEntry<T = unknown>(bytes: Uint8Array, codec: Codec): Cache
       cause: error,
     })
   }
-  return { ...header, value: value as T }
+  // A literal, not `{ ...header, value }`: the spread costs ~0.8 µs per read on V8 (measured in
+  // tooling/bench), which is most of what separates an L2 hit from a raw GET + decode.
+  return {
+    value: value as T,
+    createdAt: header.createdAt,
+    expiresAt: header.expiresAt,
+    hardExpiresAt: header.hardExpiresAt,
+    tags: header.tags,
+  }
 }
 
 /**

@@ -54,6 +54,8 @@ export interface ResolvedOptions<V> {
   maxBytes: number | undefined
   maxValueBytes: number | undefined
   sizeOf: (value: V, key: string) => number
+  /** Walk object values for their size: only when a byte bound or a custom `sizeOf` needs it. */
+  measureObjects: boolean
   onEvict: ((key: string, value: V, cause: EvictionCause) => void) | undefined
   onExpire: ((key: string, value: V) => void) | undefined
 }
@@ -81,6 +83,7 @@ export function resolveOptions<V>(options: MemoryStoreOptions<V>): ResolvedOptio
     // A value above the byte bound could never be held: refuse it rather than evict everything for it.
     maxValueBytes: maxBytes === undefined ? maxValueBytes : Math.min(maxValueBytes ?? maxBytes, maxBytes),
     sizeOf: options.sizeOf ?? defaultSizeOf,
+    measureObjects: maxBytes !== undefined || maxValueBytes !== undefined || options.sizeOf !== undefined,
     onEvict: options.onEvict,
     onExpire: options.onExpire,
   }

@@ -2,7 +2,10 @@
 export interface MemoryStoreStats {
   /** Entries held, including expired ones not met yet (see `prune`). */
   entries: number
-  /** Bytes held, as `sizeOf` counts them (each entry at least 1). */
+  /**
+   * Bytes held, as `sizeOf` counts them (each entry at least 1). Without `maxBytes`, `maxValueBytes` or
+   * a custom `sizeOf`, object values are not measured (they count 1): only bytes and strings are.
+   */
   bytes: number
   /** The entry bound. */
   maxEntries: number

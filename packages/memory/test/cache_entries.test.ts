@@ -12,12 +12,19 @@ describe('holding CacheEntry objects (L1 and fallback)', () => {
     expect(await store.getMany(['shop:user:1'])).toEqual([entry])
   })
 
-  it('counts a 10 KB string value as at least 10 KB', async () => {
-    const store = memoryStore<CacheEntry>()
+  it('counts a 10 KB string value as at least 10 KB when bytes are bounded', async () => {
+    const store = memoryStore<CacheEntry>({ maxBytes: 1024 * 1024 })
     const entry = createEntry('x'.repeat(10 * 1024))
     await store.set('big', entry)
     expect(store.stats().bytes).toBeGreaterThanOrEqual(10 * 1024)
     expect(defaultSizeOf(entry)).toBeGreaterThanOrEqual(2 * 10 * 1024)
+  })
+
+  it('does not walk object values when nothing is bounded by bytes', async () => {
+    const store = memoryStore<CacheEntry>()
+    await store.set('big', createEntry('x'.repeat(10 * 1024)))
+    await store.set('bytes', createEntry(new Uint8Array(10)) as CacheEntry)
+    expect(store.stats().bytes).toBe(2)
   })
 
   it('bounds a fallback store of entries by bytes', async () => {

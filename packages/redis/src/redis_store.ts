@@ -11,6 +11,7 @@ import {
 } from '@cachekit/core'
 import { defaultCodec } from '@cachekit/serializers'
 import type { Cluster, Redis } from 'ioredis'
+import { ReadBatcher } from './read_batcher.js'
 import { redisLock } from './redis_lock.js'
 import { groupByNode, groupBySlot, isCluster } from './slot_groups.js'
 
@@ -32,6 +33,12 @@ export interface RedisStoreOptions {
   closeClient?: boolean
   /** How long the first command waits for the initial connection, ms. Default 3000. */
   readyTimeout?: number
+  /**
+   * Send the `get`s made in one tick as one MGET (grouped by slot on a Cluster). Default true: under
+   * concurrency it beats one GET per call by a wide margin (see tooling/bench), for one
+   * `process.nextTick` of latency.
+   */
+  coalesceGets?: boolean
 }
 
 /** A Store of bytes on Redis. */
@@ -66,8 +73,11 @@ class RedisBinaryStore implements RedisStore {
   private readonly closeClient: boolean
   private readonly readyTimeout: number
   private readonly cluster: boolean
+  private readonly coalesceGets: boolean
+  private readonly reads: ReadBatcher
   private closed = false
   private wasReady = false
+  private firstConnect: Promise<void> | undefined
 
   constructor(options: RedisStoreOptions) {
     this.client = options.client
@@ -80,22 +90,30 @@ class RedisBinaryStore implements RedisStore {
     this.readyTimeout = options.readyTimeout ?? 3_000
     this.cluster = isCluster(options.client)
     this.lock = redisLock(options.client, this.prefix)
+    this.coalesceGets = options.coalesceGets ?? true
+    this.reads = new ReadBatcher((keys) => this.fetch(keys))
   }
 
-  async get(key: string): Promise<Uint8Array | undefined> {
-    await this.ready()
-    return (await this.client.getBuffer(this.prefix + key)) ?? undefined
+  get(key: string): Promise<Uint8Array | undefined> {
+    if (!this.wasReady || this.closed) return this.ready().then(() => this.get(key))
+    if (!this.coalesceGets) return this.client.getBuffer(this.prefix + key).then(orUndefined)
+    return this.reads.get(this.prefix + key)
   }
 
   async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
     await this.ready()
     if (keys.length === 0) return []
-    const redisKeys = keys.map((key) => this.prefix + key)
+    return this.fetch(keys.map((key) => this.prefix + key))
+  }
+
+  /** MGET on a standalone server; one pipeline of per-slot MGETs per node on a Cluster. */
+  private async fetch(redisKeys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
+    if (redisKeys.length === 1) return [orUndefined(await this.client.getBuffer(redisKeys[0]!))]
     if (!this.cluster) {
       const values = await this.client.mgetBuffer(...redisKeys)
       return values.map((value) => value ?? undefined)
     }
-    const values: Array<Uint8Array | undefined> = new Array(keys.length)
+    const values: Array<Uint8Array | undefined> = new Array(redisKeys.length)
     await this.perNode(
       redisKeys,
       (pipeline, slotKeys) => pipeline.mgetBuffer(...slotKeys),
@@ -218,8 +236,17 @@ class RedisBinaryStore implements RedisStore {
       this.wasReady = true
       return
     }
+    // One wait shared by every caller: a listener per call would pile up before the first connect.
+    this.firstConnect ??= this.waitForFirstConnect().finally(() => {
+      this.firstConnect = undefined
+    })
+    await this.firstConnect
+    this.wasReady = true
+  }
+
+  private waitForFirstConnect(): Promise<void> {
     if (this.client.status === 'wait') void this.client.connect().catch(() => undefined)
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.client.off('ready', onReady)
         reject(new StoreFailureError(this.name, `connect (not ready within ${this.readyTimeout} ms)`))
@@ -230,7 +257,6 @@ class RedisBinaryStore implements RedisStore {
       }
       this.client.once('ready', onReady)
     })
-    this.wasReady = true
   }
 
   private masters(): Redis[] {
@@ -298,6 +324,10 @@ class RedisBinaryStore implements RedisStore {
 }
 
 type PipelineResult = Array<[error: Error | null, result: unknown]> | null
+
+function orUndefined(value: Buffer | null | undefined): Uint8Array | undefined {
+  return value ?? undefined
+}
 
 function throwFirstError(results: PipelineResult): unknown[] {
   if (!results) throw new Error('[cachekit/redis] pipeline was discarded')

@@ -4,7 +4,7 @@ import type { CacheEventName, CacheListener } from './cache_events.js'
 import type { Factory, GetOrSetOptions, SetManyItem, WrapOptions, WriteOptions } from './cache_options.js'
 import type { CacheStats } from './cache_stats.js'
 import type { KeySpace } from './key_space.js'
-import { Loader } from './loader.js'
+import { Loader, type LoadSettings } from './loader.js'
 
 /**
  * A cache: L1 in memory in front of L2 shared between processes, behind one API. Namespaces and
@@ -13,6 +13,7 @@ import { Loader } from './loader.js'
  */
 export class Cache {
   private readonly loader: Loader
+  private defaultSettings: LoadSettings<unknown> | undefined
 
   /** @internal Use `createCache`. */
   constructor(
@@ -24,10 +25,15 @@ export class Cache {
   }
 
   /** The value under `key` while it is fresh, else `undefined`. Never throws a cache failure. */
-  async get<T = unknown>(key: string): Promise<T | undefined> {
+  get<T = unknown>(key: string): Promise<T | undefined> {
     const storeKey = this.space.root + key
     const local = this.core.readL1Fresh(storeKey)
-    if (local !== undefined) return local.value as T
+    // Not an async function: an L1 hit then costs one resolved promise and no async frame.
+    if (local !== undefined) return Promise.resolve(local.value as T)
+    return this.getRemote(storeKey)
+  }
+
+  private async getRemote<T>(storeKey: string): Promise<T | undefined> {
     const found = await this.core.find(storeKey)
     if (found && Date.now() < found.entry.expiresAt) {
       this.core.countHit(storeKey, found.tier)
@@ -105,13 +111,21 @@ export class Cache {
    * returned. With `grace`, a stale value is served when the factory fails or passes its soft
    * timeout. The factory's own errors reach the caller when no stale value can stand in.
    */
-  async getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T> {
+  getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T> {
     const storeKey = this.space.root + key
     const local = this.core.readL1Fresh(storeKey)
-    const settings = this.loader.settings(this.withDefaults(options))
+    let settings: LoadSettings<T>
+    try {
+      // Parsed once per view for calls without options, the common case on the hot path.
+      settings = options
+        ? this.loader.settings(this.withDefaults(options))
+        : ((this.defaultSettings ??= this.loader.settings(this.defaults)) as LoadSettings<T>)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     if (local !== undefined) {
       this.loader.maybeRefreshAhead(key, storeKey, local, factory, settings)
-      return local.value as T
+      return Promise.resolve(local.value as T)
     }
     return this.loader.load(key, storeKey, factory, settings)
   }

@@ -129,7 +129,8 @@ export class CacheCore {
     const hit = await this.remote.get(storeKey)
     const remote = hit && !isHardExpired(hit.entry) ? hit : undefined
     if (remote && Date.now() < remote.entry.expiresAt) {
-      if (!this.epochs.changedSince(storeKey, readStartedAt)) await this.writeL1(storeKey, remote.entry)
+      if (this.l1 && !this.epochs.changedSince(storeKey, readStartedAt))
+        await this.writeL1(storeKey, remote.entry)
       return remote
     }
     // Both stale (or missing): the newer of the two, for grace.

@@ -6,7 +6,7 @@ import type { DistributedLock, Store, StoreWrite } from '../store.js'
 import type { CacheEvents, CacheOperation, CacheTier } from './cache_events.js'
 import type { StatsCounters } from './cache_stats.js'
 import { CircuitBreaker } from './circuit_breaker.js'
-import { withTimeout } from './with_timeout.js'
+import { DeadlineTracker, withTimeout } from './with_timeout.js'
 
 /** An entry read from the remote tier, or from the fallback while the remote tier is skipped. */
 export interface RemoteHit {
@@ -43,12 +43,14 @@ const DELETE_BATCH = 500
 export class RemoteTier {
   readonly codec: Codec
   private readonly breaker: CircuitBreaker
+  private readonly deadlines: DeadlineTracker
   private readonly outageKeys = new Set<string>()
   private readonly outagePrefixes = new Set<string>()
   private outageOverflowed = false
 
   constructor(private readonly options: RemoteTierOptions) {
     this.codec = options.codec
+    this.deadlines = new DeadlineTracker(options.timeoutMs)
     this.breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold,
       probeIntervalMs: options.probeIntervalMs,
@@ -215,7 +217,7 @@ export class RemoteTier {
   }
 
   private async call<T>(operation: CacheOperation, key: string | undefined, pending: Promise<T>): Promise<T> {
-    const result = await withTimeout(pending, this.options.timeoutMs, key ? `${operation} ${key}` : operation)
+    const result = await this.deadlines.track(pending, key ? `${operation} ${key}` : operation)
     this.breaker.recordSuccess()
     return result
   }
