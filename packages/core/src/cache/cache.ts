@@ -117,9 +117,12 @@ export class Cache {
     let settings: LoadSettings<T>
     try {
       // Parsed once per view for calls without options, the common case on the hot path.
-      settings = options
-        ? this.loader.settings(this.withDefaults(options))
-        : ((this.defaultSettings ??= this.loader.settings(this.defaults)) as LoadSettings<T>)
+      if (options) {
+        settings = this.loader.settings(this.withDefaults(options))
+      } else {
+        this.defaultSettings ??= this.loader.settings(this.defaults)
+        settings = this.defaultSettings as LoadSettings<T>
+      }
     } catch (error) {
       return Promise.reject(error)
     }
