@@ -104,7 +104,9 @@ export class CacheCore {
   /** A fresh L1 entry (counted as a hit), else `undefined` (counted as an L1 miss when `count`). */
   readL1Fresh(storeKey: string, count = true): CacheEntry | undefined {
     const entry = this.l1?.getSync?.(storeKey)
-    if (entry === undefined || Date.now() >= entry.expiresAt) {
+    // Without grace the L1 TTL ends at or before `expiresAt` (see writeL1), so the store's own
+    // expiry check is enough and the hit skips a clock read.
+    if (entry === undefined || (entry.expiresAt !== entry.hardExpiresAt && Date.now() >= entry.expiresAt)) {
       if (count && this.l1) this.stats.tiers.l1.misses++
       return undefined
     }
@@ -203,7 +205,10 @@ export class CacheCore {
 
   async writeL1(storeKey: string, entry: CacheEntry): Promise<void> {
     if (!this.l1) return
-    const ttl = storeTtlMs(entry)
+    // Rounded down, never up: the L1 copy must be gone by `hardExpiresAt`, which `readL1Fresh` relies on.
+    const ttl =
+      entry.hardExpiresAt === Number.POSITIVE_INFINITY ? undefined : Math.floor(entry.hardExpiresAt - Date.now())
+    if (ttl !== undefined && ttl < 1) return
     const max = this.l1MaxTtlMs
     const l1Ttl = max === undefined ? ttl : Math.min(ttl ?? max, max)
     // An L1 refusal (a value above its byte bound) only costs a later L2 read.
