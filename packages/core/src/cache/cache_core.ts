@@ -207,7 +207,9 @@ export class CacheCore {
     if (!this.l1) return
     // Rounded down, never up: the L1 copy must be gone by `hardExpiresAt`, which `readL1Fresh` relies on.
     const ttl =
-      entry.hardExpiresAt === Number.POSITIVE_INFINITY ? undefined : Math.floor(entry.hardExpiresAt - Date.now())
+      entry.hardExpiresAt === Number.POSITIVE_INFINITY
+        ? undefined
+        : Math.floor(entry.hardExpiresAt - Date.now())
     if (ttl !== undefined && ttl < 1) return
     const max = this.l1MaxTtlMs
     const l1Ttl = max === undefined ? ttl : Math.min(ttl ?? max, max)
