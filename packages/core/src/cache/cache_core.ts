@@ -1,5 +1,5 @@
 import { parseDuration, parseOptionalDuration } from '../duration.js'
-import { type CacheEntry, createEntry, isHardExpired, storeTtlMs } from '../entry.js'
+import { type CacheEntry, createEntry, isHardExpired } from '../entry.js'
 import { CacheError, CodecEncodeError, InvalidOptionError } from '../errors.js'
 import type { DistributedLock, Store } from '../store.js'
 import { CacheEvents, type CacheOperation, type CacheTier } from './cache_events.js'
