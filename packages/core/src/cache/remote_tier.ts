@@ -216,11 +216,12 @@ export class RemoteTier {
     await Promise.all([this.options.store.close(), this.options.fallback?.close()])
   }
 
-  private async call<T>(operation: CacheOperation, key: string | undefined, pending: Promise<T>): Promise<T> {
-    const result = await this.deadlines.track(pending, key ? `${operation} ${key}` : operation)
-    this.breaker.recordSuccess()
-    return result
+  /** A call to the tier within its timeout; a success resets the breaker's failure count. */
+  private call<T>(operation: CacheOperation, key: string | undefined, pending: Promise<T>): Promise<T> {
+    return this.deadlines.track(pending, operation, key, this.onSuccess)
   }
+
+  private readonly onSuccess = () => this.breaker.recordSuccess()
 
   private decode(bytes: Uint8Array, key: string): CacheEntry | undefined {
     try {

@@ -9,6 +9,8 @@ export class TierTimeoutError extends Error {
 interface Pending {
   deadline: number
   operation: string
+  /** Kept apart from `operation` so the message is only built for a call that does time out. */
+  key: string | undefined
   reject: (error: Error) => void
 }
 
@@ -27,16 +29,30 @@ export class DeadlineTracker {
     this.tickMs = Math.min(50, Math.max(5, Math.round(timeoutMs / 10)))
   }
 
-  /** Rejects with `TierTimeoutError` when `promise` takes longer than the timeout; `<= 0` waits forever. */
-  track<T>(promise: Promise<T>, operation: string): Promise<T> {
-    if (this.timeoutMs <= 0) return promise
+  /**
+   * Rejects with `TierTimeoutError` when `promise` takes longer than the timeout (`<= 0` waits
+   * forever); calls `onSuccess` when it resolves in time.
+   */
+  track<T>(
+    promise: Promise<T>,
+    operation: string,
+    key: string | undefined,
+    onSuccess: () => void,
+  ): Promise<T> {
+    if (this.timeoutMs <= 0) {
+      return promise.then((value) => {
+        onSuccess()
+        return value
+      })
+    }
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { deadline: Date.now() + this.timeoutMs, operation, reject }
+      const entry: Pending = { deadline: Date.now() + this.timeoutMs, operation, key, reject }
       this.pending.add(entry)
       if (!this.timer) this.start()
       promise.then(
         (value) => {
           this.pending.delete(entry)
+          onSuccess()
           resolve(value)
         },
         (error: unknown) => {
@@ -57,7 +73,8 @@ export class DeadlineTracker {
     for (const entry of this.pending) {
       if (now < entry.deadline) continue
       this.pending.delete(entry)
-      entry.reject(new TierTimeoutError(entry.operation, this.timeoutMs))
+      const what = entry.key === undefined ? entry.operation : `${entry.operation} ${entry.key}`
+      entry.reject(new TierTimeoutError(what, this.timeoutMs))
     }
     if (this.pending.size === 0) {
       clearInterval(this.timer)
