@@ -92,7 +92,8 @@ function readFrame(bytes: Uint8Array): { header: EntryHeader; valueOffset: numbe
   if (bytes[1] !== VERSION) {
     throw new CodecDecodeError(`[cachekit/core] unknown entry frame version ${bytes[1]}`)
   }
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  // Redis clients hand over Buffers already; only a plain Uint8Array needs a Buffer view.
+  const view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const createdAt = view.readDoubleLE(2)
   const expiresAt = view.readDoubleLE(10)
   const hardExpiresAt = view.readDoubleLE(18)

@@ -34,7 +34,7 @@ export class Cache {
   }
 
   private async getRemote<T>(storeKey: string): Promise<T | undefined> {
-    const found = await this.core.find(storeKey)
+    const found = this.core.l1 ? await this.core.find(storeKey) : await this.core.remote?.get(storeKey)
     if (found && Date.now() < found.entry.expiresAt) {
       this.core.countHit(storeKey, found.tier)
       return found.entry.value as T
