@@ -1,4 +1,5 @@
 export { type MemoryStore, memoryStore } from './memory_store.js'
+export { type MemoryTagIndex, type MemoryTagIndexOptions, memoryTagIndex } from './memory_tag_index.js'
 export type { EvictionCause, MemoryStoreOptions } from './options.js'
 export { defaultSizeOf } from './size_of.js'
 export type { MemoryStoreStats } from './stats.js'

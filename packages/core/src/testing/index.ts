@@ -1,1 +1,2 @@
 export { type StoreContractOptions, storeContractSuite } from './store_contract_suite.js'
+export { type TagIndexContractOptions, tagIndexContractSuite } from './tag_index_contract_suite.js'
