@@ -303,3 +303,30 @@ describe('L1 synchronisation over the bus', () => {
     expect(() => createCache({ l1: new MapStore<CacheEntry>(), tracking: true })).toThrow(/trackKeys/)
   })
 })
+
+describe('background work', () => {
+  it('never throws a failed refresh at anyone, even with throwErrors', async () => {
+    const { cache, errors } = setup({ refreshAhead: 0.5, throwErrors: true })
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      await cache.getOrSet('k', () => 'v1', { ttl: 100 })
+      await sleep(60)
+      expect(
+        await cache.getOrSet(
+          'k',
+          () => {
+            throw new Error('refresh failed')
+          },
+          { ttl: 100 },
+        ),
+      ).toBe('v1')
+      expect(await until(() => errors.some((event) => event.operation === 'refresh'))).toBe(true)
+      await sleep(20)
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+})

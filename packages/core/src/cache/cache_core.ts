@@ -247,6 +247,15 @@ export class CacheCore {
     if (this.throwErrors) throw typed
   }
 
+  /** `report` for work no caller waits on: there is nobody to throw at, even with `throwErrors`. */
+  reportInBackground(operation: CacheOperation, error: unknown, key?: string): void {
+    try {
+      this.report(operation, error, key)
+    } catch {
+      // Counted and emitted already; throwing here would only make an unhandled rejection.
+    }
+  }
+
   assertOpen(): void {
     if (this.closed) throw new InvalidOptionError('[cachekit/core] the cache is closed')
   }

@@ -75,7 +75,9 @@ export class Loader {
     if (age < fraction * (entry.expiresAt - entry.createdAt)) return
     void this.core.refreshes
       .run(storeKey, () => this.start(key, storeKey, factory, settings.options))
-      .catch((error: unknown) => this.core.report('refresh', new FactoryError(key, error), storeKey))
+      .catch((error: unknown) =>
+        this.core.reportInBackground('refresh', new FactoryError(key, error), storeKey),
+      )
   }
 
   /** Runs the factory within its timeouts; a failure is covered by a stale value when there is one. */

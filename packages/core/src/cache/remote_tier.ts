@@ -277,7 +277,9 @@ export class RemoteTier {
           `more than ${this.options.maxOutageKeys} keys were written during the outage; values written before it may be served until they expire`,
         ),
       })
-      this.report('recover', error)
+      // Background work: nobody to throw at, even with `throwErrors`, and a throw here would keep
+      // the breaker open for good.
+      this.report('recover', error, undefined, false)
     }
   }
 
@@ -299,10 +301,10 @@ export class RemoteTier {
     this.report(operation, typed, key)
   }
 
-  private report(operation: CacheOperation, error: CacheError, key?: string): void {
+  private report(operation: CacheOperation, error: CacheError, key?: string, mayThrow = true): void {
     this.options.stats.errors++
     this.options.events.emit('error', key === undefined ? { error, operation } : { error, operation, key })
-    if (this.options.throwErrors) throw error
+    if (mayThrow && this.options.throwErrors) throw error
   }
 }
 
