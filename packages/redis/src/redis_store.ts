@@ -11,6 +11,7 @@ import {
 } from '@cachekit/core'
 import { defaultCodec } from '@cachekit/serializers'
 import type { Cluster, Redis } from 'ioredis'
+import { quitClient } from './quit_client.js'
 import { ReadBatcher } from './read_batcher.js'
 import { redisLock } from './redis_lock.js'
 import { groupByNode, groupBySlot, isCluster } from './slot_groups.js'
@@ -217,12 +218,7 @@ class RedisBinaryStore implements RedisStore {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    if (!this.closeClient || this.client.status === 'end') return
-    try {
-      await this.client.quit()
-    } catch {
-      this.client.disconnect()
-    }
+    if (this.closeClient) await quitClient(this.client)
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   type TagIndex,
 } from '@cachekit/core'
 import type { Cluster, Redis } from 'ioredis'
+import { quitClient } from './quit_client.js'
 import { groupByNode, isCluster } from './slot_groups.js'
 
 /** Options of `redisTagIndex`. */
@@ -163,12 +164,7 @@ class RedisKeyTagIndex implements RedisTagIndex {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    if (!this.closeClient || this.client.status === 'end') return
-    try {
-      await this.client.quit()
-    } catch {
-      this.client.disconnect()
-    }
+    if (this.closeClient) await quitClient(this.client)
   }
 
   [Symbol.asyncDispose](): Promise<void> {

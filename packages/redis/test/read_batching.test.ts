@@ -2,12 +2,7 @@ import { type RedisServerHandle, startStandalone } from '@cachekit/redis-harness
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedis, redisStore } from '../src/index.js'
-
-/** Calls of one command since the server started, from INFO commandstats. */
-async function commandCalls(redis: Redis, command: string): Promise<number> {
-  const info = await redis.info('commandstats')
-  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
-}
+import { commandCalls } from './support/command_stats.js'
 
 describe('reads made in one tick', () => {
   let server: RedisServerHandle

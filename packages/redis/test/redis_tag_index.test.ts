@@ -6,6 +6,7 @@ import calculateSlot from 'cluster-key-slot'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createRedis, redisTagIndex } from '../src/index.js'
+import { commandCalls } from './support/command_stats.js'
 
 const redis = inject('redis')
 const standalone = requireTopology(redis, 'standalone')
@@ -25,12 +26,6 @@ tagIndexContractSuite('redis cluster (3 masters)', {
 })
 
 const T = 1_700_000_000_000
-
-/** Calls of one command since the server started, from INFO commandstats. */
-async function commandCalls(client: Redis, command: string): Promise<number> {
-  const info = await client.info('commandstats')
-  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
-}
 
 describe('redisTagIndex on Redis', () => {
   let raw: Redis
