@@ -81,8 +81,8 @@ export async function trackKeys(
     if (Array.isArray(message)) listener(message.map((key: Buffer | string) => key.toString()))
     else listener(null)
   })
-  const onTrackerReady = () => void enable()
-  const onClientReady = () => void enable()
+  // Either connection coming back (the tracker with a new id, the client without tracking) re-enables.
+  const onReady = () => void enable()
   const onDrop = () => {
     if (stopped) return
     enabledWith = undefined
@@ -90,20 +90,20 @@ export async function trackKeys(
     // Drop copies now too: the reconnect may take long, and they are unwatched meanwhile.
     listener(null)
   }
-  tracker.on('ready', onTrackerReady)
+  tracker.on('ready', onReady)
   tracker.on('close', onDrop)
-  client.on('ready', onClientReady)
+  client.on('ready', onReady)
   client.on('close', onDrop)
 
   await tracker.subscribe(INVALIDATE_CHANNEL)
-  // 'ready' may have come before the subscription; turning tracking on twice is harmless.
+  // 'ready' may have come before the subscription; `enabledWith` makes a second call a no-op.
   await enable()
 
   return async () => {
     stopped = true
     clearTimeout(retry)
-    client.off('ready', onClientReady)
-    tracker.off('ready', onTrackerReady)
+    client.off('ready', onReady)
+    tracker.off('ready', onReady)
     tracker.off('close', onDrop)
     client.off('close', onDrop)
     if (client.status === 'ready') await client.call('CLIENT', 'TRACKING', 'OFF').catch(() => undefined)

@@ -26,21 +26,14 @@ export async function redisCommand(
   options: ProbeOptions = {},
 ): Promise<unknown> {
   const timeoutMs = options.timeoutMs ?? 1_000
-  const client = new Redis({
-    host: address.host,
-    port: address.port,
-    password: options.password,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-  })
-  // Connection errors surface through the rejected promises below; without a listener ioredis would
-  // also print them as unhandled.
-  client.on('error', () => {})
+  const client = oneShotClient(
+    new Redis({
+      host: address.host,
+      port: address.port,
+      password: options.password,
+      ...oneShotOptions(timeoutMs),
+    }),
+  )
   try {
     await client.connect()
     const [command, ...rest] = args
@@ -87,7 +80,18 @@ export function isReplyError(error: unknown): boolean {
 
 /** PINGs the server of a `redis://` or `rediss://` URL (with its password, db, TLS). */
 export async function pingUrl(url: string, timeoutMs = 2_000): Promise<void> {
-  const client = new Redis(url, {
+  const client = oneShotClient(new Redis(url, oneShotOptions(timeoutMs)))
+  try {
+    await client.connect()
+    await client.ping()
+  } finally {
+    client.disconnect()
+  }
+}
+
+/** A client for one probe: connects on demand, never retries, never queues, gives up after `timeoutMs`. */
+function oneShotOptions(timeoutMs: number) {
+  return {
     lazyConnect: true,
     enableOfflineQueue: false,
     enableReadyCheck: false,
@@ -95,12 +99,12 @@ export async function pingUrl(url: string, timeoutMs = 2_000): Promise<void> {
     retryStrategy: () => null,
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
-  })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    await client.ping()
-  } finally {
-    client.disconnect()
   }
+}
+
+function oneShotClient(client: Redis): Redis {
+  // Connection errors surface through the rejected promises of the probe; without a listener
+  // ioredis would also print them as unhandled.
+  client.on('error', () => {})
+  return client
 }
