@@ -1,5 +1,6 @@
 export type { Bus, BusHandler, BusLoss, BusMessage, Unsubscribe } from './bus.js'
 export { Cache } from './cache/cache.js'
+export { MAX_DEPENDENCIES } from './cache/cache_core.js'
 export type {
   CacheEventMap,
   CacheEventName,
@@ -13,6 +14,8 @@ export type {
   FactoryContext,
   FactoryTimeoutOptions,
   GetOrSetOptions,
+  InvalidateTagsOptions,
+  InvalidationStrategy,
   SetManyItem,
   Ttl,
   TtlContext,

@@ -1,10 +1,20 @@
+import type { CacheEntry } from '../entry.js'
 import { InvalidOptionError } from '../errors.js'
 import type { CacheCore } from './cache_core.js'
 import type { CacheEventName, CacheListener } from './cache_events.js'
-import type { Factory, GetOrSetOptions, SetManyItem, WrapOptions, WriteOptions } from './cache_options.js'
+import type {
+  Factory,
+  GetOrSetOptions,
+  InvalidateTagsOptions,
+  SetManyItem,
+  WrapOptions,
+  WriteOptions,
+} from './cache_options.js'
 import type { CacheStats } from './cache_stats.js'
+import { writeClock } from './clock.js'
 import type { KeySpace } from './key_space.js'
 import { Loader, type LoadSettings } from './loader.js'
+import { scopeTags } from './tag_names.js'
 
 /**
  * A cache: L1 in memory in front of L2 shared between processes, behind one API. Namespaces and
@@ -34,7 +44,7 @@ export class Cache {
   }
 
   private async getRemote<T>(storeKey: string): Promise<T | undefined> {
-    const found = this.core.l1 ? await this.core.find(storeKey) : await this.core.remote?.get(storeKey)
+    const found = await this.core.find(storeKey)
     if (found && Date.now() < found.entry.expiresAt) {
       this.core.countHit(storeKey, found.tier)
       return found.entry.value as T
@@ -43,12 +53,23 @@ export class Cache {
     return undefined
   }
 
-  /** True when a fresh value is cached under `key`; the value is not decoded. */
+  /**
+   * True when a fresh value is cached under `key`, exactly when `get` would return it (tags and
+   * their invalidations included); the value is not decoded.
+   */
   async has(key: string): Promise<boolean> {
     const storeKey = this.space.root + key
     if (this.core.readL1Fresh(storeKey, false) !== undefined) return true
-    const header = await this.core.remote?.getHeader(storeKey)
-    return header !== undefined && Date.now() < header.expiresAt
+    const remote = this.core.remote
+    if (!remote) {
+      const found = await this.core.find(storeKey)
+      return found !== undefined && Date.now() < found.entry.expiresAt
+    }
+    const header = await remote.getHeader(storeKey)
+    if (header === undefined || Date.now() >= header.expiresAt) return false
+    if (header.tags.length === 0) return true
+    const judged = await this.core.judgeTags(header as CacheEntry, storeKey, 'l2')
+    return judged !== undefined && Date.now() < judged.expiresAt
   }
 
   /** Values for several keys, in order; one round trip to L2 for all L1 misses. */
@@ -69,15 +90,20 @@ export class Cache {
     }
     const readStartedAt = this.core.epochs.now()
     const hits = await remote.getMany(missing.map((i) => storeKeys[i]!))
+    await this.core.resolveTagsOf(hits.map((hit) => hit?.entry))
     const now = Date.now()
     const copies: Array<Promise<void>> = []
     for (const [j, hit] of hits.entries()) {
       const storeKey = storeKeys[missing[j]!]!
-      if (hit && now < hit.entry.expiresAt) {
+      const entry =
+        hit && hit.entry.tags.length !== 0
+          ? await this.core.judgeTags(hit.entry, storeKey, hit.tier)
+          : hit?.entry
+      if (hit && entry && now < entry.expiresAt) {
         this.core.countHit(storeKey, hit.tier)
-        values[missing[j]!] = hit.entry.value as T
+        values[missing[j]!] = entry.value as T
         if (!this.core.epochs.changedSince(storeKey, readStartedAt))
-          copies.push(this.core.writeL1(storeKey, hit.entry))
+          copies.push(this.core.writeL1(storeKey, entry))
       } else {
         this.core.countMisses([storeKey])
       }
@@ -89,19 +115,35 @@ export class Cache {
   /** Caches a value. Cache failures are emitted as `error`, not thrown (see `throwErrors`). */
   async set<T>(key: string, value: T, options?: WriteOptions<T>): Promise<void> {
     this.core.assertOpen()
-    const entry = this.core.createEntry(key, value, this.withDefaults(options), Date.now())
+    const entry = await this.entryOf(key, value, this.withDefaults(options))
     await this.core.write([{ storeKey: this.space.root + key, entry }], 'set')
   }
 
   /** Caches several values; one round trip to L2. */
   async setMany<T>(items: ReadonlyArray<SetManyItem<T>>): Promise<void> {
     this.core.assertOpen()
-    const now = Date.now()
-    const writes = items.map((item) => ({
-      storeKey: this.space.root + item.key,
-      entry: this.core.createEntry(item.key, item.value, this.withDefaults(item), now),
-    }))
+    const entries = await Promise.all(
+      items.map((item) => this.entryOf(item.key, item.value, this.withDefaults(item))),
+    )
+    const writes = items.map((item, i) => ({ storeKey: this.space.root + item.key, entry: entries[i]! }))
     await this.core.write(writes, 'setMany')
+  }
+
+  /**
+   * Invalidates every entry carrying one of `tags` (given in this namespace), in every tier and, over
+   * the bus, every process. Costs O(1) whatever the number of tagged entries: it records a time per
+   * tag, and reads compare it with the entry's creation time. See `InvalidationStrategy`.
+   * @example await cache.invalidateTags(['products'], { strategy: 'lazy' })
+   */
+  async invalidateTags(tags: readonly string[], options: InvalidateTagsOptions = {}): Promise<void> {
+    this.core.assertOpen()
+    const strategy = options.strategy ?? 'immediate'
+    if (strategy !== 'immediate' && strategy !== 'lazy' && strategy !== 'ttl') {
+      throw new InvalidOptionError(
+        `[cachekit/core] strategy must be 'immediate', 'lazy' or 'ttl', got ${String(strategy)}`,
+      )
+    }
+    await this.core.invalidateTags(scopeTags(this.space.root, tags), strategy)
   }
 
   /**
@@ -221,6 +263,16 @@ export class Cache {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
+  }
+
+  private entryOf<T>(
+    key: string,
+    value: T,
+    options: GetOrSetOptions<T>,
+  ): CacheEntry<T> | Promise<CacheEntry<T>> {
+    const entry = this.core.createEntry(key, value, options, writeClock(), this.space.root)
+    if (!options.dependsOn) return entry
+    return this.core.withDependencies(entry, this.space.root + key, options.dependsOn, this.space.root)
   }
 
   private withDefaults<T>(options: GetOrSetOptions<T> | undefined): GetOrSetOptions<T> {

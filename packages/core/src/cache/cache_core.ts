@@ -1,16 +1,36 @@
 import { parseDuration, parseOptionalDuration } from '../duration.js'
 import { type CacheEntry, createEntry, isHardExpired } from '../entry.js'
-import { CacheError, CodecEncodeError, InvalidOptionError } from '../errors.js'
+import { CacheError, CodecEncodeError, InvalidOptionError, StoreFailureError } from '../errors.js'
+import { escapeGlob } from '../glob.js'
 import type { DistributedLock, Store } from '../store.js'
 import { CacheEvents, type CacheOperation, type CacheTier } from './cache_events.js'
-import type { CacheOptions, GetOrSetOptions, Ttl } from './cache_options.js'
+import type { CacheOptions, GetOrSetOptions, InvalidationStrategy, Ttl } from './cache_options.js'
 import { StatsCounters } from './cache_stats.js'
+import { writeClock } from './clock.js'
 import { GraceBackoff } from './grace_backoff.js'
 import { InvalidationEpochs } from './invalidation_epochs.js'
 import { L1Sync } from './l1_sync.js'
 import { RemoteTier } from './remote_tier.js'
 import { SingleFlight } from './single_flight.js'
+import { dependencyTag, scopeTags } from './tag_names.js'
+import { TagSweeper } from './tag_sweeper.js'
+import { TAGS_INVALID, TAGS_UNKNOWN, TAGS_VALID, TagTimes } from './tag_times.js'
 import { resolveTtlMs } from './ttl_policy.js'
+
+/**
+ * Most keys an entry may depend on, directly or through its dependencies (which also bounds a chain
+ * of dependencies to this depth). Dependencies are flattened when an entry is written, so each one
+ * costs a tag on the entry and a lookup on reads that must read its tag times.
+ */
+export const MAX_DEPENDENCIES = 256
+
+/** How long tag times read from the index are used without a bus to report changes, ms. */
+const TAG_TRUST_WITHOUT_BUS_MS = 1_000
+/** Most tag times a process keeps in memory. */
+const MAX_KNOWN_TAGS = 100_000
+
+/** Entries made stale by a lazy invalidation, so `getOrSet` serves them while it refreshes them. */
+const lazilyInvalidated = new WeakSet<CacheEntry>()
 
 /** An entry found in some tier, fresh or stale. */
 export interface Found {
@@ -54,6 +74,10 @@ export class CacheCore {
   readonly epochs = new InvalidationEpochs()
   readonly backoff: GraceBackoff
   readonly profiles = new Map<string, GetOrSetOptions>()
+  readonly tagTimes: TagTimes | undefined
+  readonly trackDependencies: boolean
+  private readonly tagIndex: CacheOptions['tagIndex']
+  private readonly sweeper: TagSweeper | undefined
   closed = false
   private readonly started: Promise<void>
 
@@ -68,6 +92,21 @@ export class CacheCore {
     if (!options.l1 && !options.l2) {
       throw new InvalidOptionError('[cachekit/core] a cache needs at least one tier: pass `l1`, `l2` or both')
     }
+    this.tagIndex = options.tagIndex
+    this.trackDependencies = options.trackDependencies ?? false
+    if (this.trackDependencies && !options.tagIndex) {
+      throw new InvalidOptionError('[cachekit/core] `trackDependencies` needs a `tagIndex`')
+    }
+    this.tagTimes =
+      options.tagIndex &&
+      new TagTimes({
+        index: options.tagIndex,
+        trustMs: options.bus ? Number.POSITIVE_INFINITY : TAG_TRUST_WITHOUT_BUS_MS,
+        maxTags: MAX_KNOWN_TAGS,
+        timeoutMs: parseDuration(options.l2Timeout ?? '1s'),
+        report: (error) => this.reportInBackground('invalidateTags', tagIndexFailure(error)),
+      })
+    this.sweeper = this.tagTimes && this.createSweeper(options.tagCleanup, this.tagTimes)
     this.sync =
       options.bus &&
       new L1Sync({
@@ -80,6 +119,12 @@ export class CacheCore {
         stats: this.stats,
         deleteMatchingInL1: (pattern) => (this.l1 ? deleteMatchingIn(this.l1, pattern) : Promise.resolve(0)),
         tracking: options.tracking ?? false,
+        onTags: (tags, at, lazy) => {
+          this.tagTimes?.learn(tags, at, lazy)
+          if (!lazy) this.sweeper?.schedule(false)
+        },
+        onSubscribed: () => this.tagTimes?.forgetAll(),
+        onLoss: () => this.tagTimes?.forgetAll(),
       })
     if (options.tracking && !options.bus?.trackKeys) {
       throw new InvalidOptionError(
@@ -106,7 +151,11 @@ export class CacheCore {
     const entry = this.l1?.getSync?.(storeKey)
     // Without grace the L1 TTL ends at or before `expiresAt` (see writeL1), so the store's own
     // expiry check is enough and the hit skips a clock read.
-    if (entry === undefined || (entry.expiresAt !== entry.hardExpiresAt && Date.now() >= entry.expiresAt)) {
+    if (
+      entry === undefined ||
+      (entry.expiresAt !== entry.hardExpiresAt && Date.now() >= entry.expiresAt) ||
+      (entry.tags.length !== 0 && this.tagTimes?.check(entry) !== TAGS_VALID)
+    ) {
       if (count && this.l1) this.stats.tiers.l1.misses++
       return undefined
     }
@@ -123,28 +172,114 @@ export class CacheCore {
     let local: CacheEntry | undefined
     if (this.l1) {
       local = this.l1.getSync ? this.l1.getSync(storeKey) : await this.l1.get(storeKey).catch(() => undefined)
+      if (local && local.tags.length !== 0) local = await this.judgeTags(local, storeKey, 'l1')
       if (local && isHardExpired(local, now)) local = undefined
       if (local && now < local.expiresAt) return { entry: local, tier: 'l1' }
     }
     if (!this.remote) return local && { entry: local, tier: 'l1' }
     const readStartedAt = this.epochs.now()
     const hit = await this.remote.get(storeKey)
-    const remote = hit && !isHardExpired(hit.entry) ? hit : undefined
-    if (remote && Date.now() < remote.entry.expiresAt) {
-      if (this.l1 && !this.epochs.changedSince(storeKey, readStartedAt))
-        await this.writeL1(storeKey, remote.entry)
-      return remote
+    let remote = hit?.entry
+    if (remote && remote.tags.length !== 0) remote = await this.judgeTags(remote, storeKey, hit!.tier)
+    if (remote && isHardExpired(remote)) remote = undefined
+    if (remote && Date.now() < remote.expiresAt) {
+      if (this.l1 && !this.epochs.changedSince(storeKey, readStartedAt)) await this.writeL1(storeKey, remote)
+      return { entry: remote, tier: hit!.tier }
     }
     // Both stale (or missing): the newer of the two, for grace.
-    if (local && (!remote || local.createdAt >= remote.entry.createdAt)) return { entry: local, tier: 'l1' }
-    return remote
+    if (local && (!remote || local.createdAt >= remote.createdAt)) return { entry: local, tier: 'l1' }
+    return remote && { entry: remote, tier: hit!.tier }
+  }
+
+  /**
+   * Applies tag invalidations to an entry read from `tier`: the entry itself while its tags stand,
+   * `undefined` once one of them was invalidated (the copy is then deleted in the background), or a
+   * stale copy when a tag was invalidated lazily. Tags unknown here are read from the index first.
+   */
+  async judgeTags(entry: CacheEntry, storeKey: string, tier: CacheTier): Promise<CacheEntry | undefined> {
+    // A process without a tag index cannot tell; a miss is the safe answer.
+    const verdict = this.tagTimes ? await this.tagTimes.checkResolved(entry) : TAGS_INVALID
+    if (verdict === TAGS_VALID) return entry
+    if (verdict !== TAGS_INVALID) return markStale(entry, verdict)
+    if (this.tagTimes) this.dropInvalidated(storeKey, tier)
+    return undefined
+  }
+
+  /** Reads the tag times the entries need but this process does not know, in one index call. */
+  async resolveTagsOf(entries: ReadonlyArray<CacheEntry | undefined>): Promise<void> {
+    const tagTimes = this.tagTimes
+    if (!tagTimes) return
+    const unknown: string[] = []
+    for (const entry of entries) {
+      if (entry && entry.tags.length !== 0 && tagTimes.check(entry) === TAGS_UNKNOWN)
+        unknown.push(...entry.tags)
+    }
+    if (unknown.length > 0) await tagTimes.resolve(unknown)
+  }
+
+  /** True for an entry `judgeTags` made stale: `getOrSet` serves it while one refresh runs. */
+  isLazilyInvalidated(entry: CacheEntry): boolean {
+    return lazilyInvalidated.has(entry)
   }
 
   /** Builds an entry for a write, from the call's options over the view's and the cache's defaults. */
-  createEntry<T>(key: string, value: T, options: GetOrSetOptions<T>, now: number): CacheEntry<T> {
+  createEntry<T>(
+    key: string,
+    value: T,
+    options: GetOrSetOptions<T>,
+    now: number,
+    root: string,
+  ): CacheEntry<T> {
     const ttl = (options.ttl ?? this.defaults.ttl) as Ttl<T>
     const graceMs = options.grace === undefined ? this.defaults.graceMs : parseGrace(options.grace)
-    return createEntry(value, { now, ttlMs: resolveTtlMs(ttl, value, key, now), graceMs })
+    const given = typeof options.tags === 'function' ? options.tags(value) : options.tags
+    const tags = given === undefined || given.length === 0 ? undefined : scopeTags(root, given)
+    if (tags && !this.tagTimes) {
+      throw new InvalidOptionError(
+        '[cachekit/core] tags need a `tagIndex` option: redisTagIndex() from @cachekit/redis, or memoryTagIndex() from @cachekit/memory',
+      )
+    }
+    return createEntry(value, { now, ttlMs: resolveTtlMs(ttl, value, key, now), graceMs, tags })
+  }
+
+  /**
+   * Adds to an entry the tags of the keys it depends on: each key's own dependency tag, plus the
+   * tags its cached entry carries (its tags and, flattened, its own dependencies). Invalidating any
+   * of them then reaches this entry in O(1), however long the chain; cycles end by themselves since
+   * each key is taken once.
+   * @throws InvalidOptionError without `trackDependencies`, or past `MAX_DEPENDENCIES` keys.
+   */
+  async withDependencies<T>(
+    entry: CacheEntry<T>,
+    storeKey: string,
+    keys: readonly string[],
+    root: string,
+  ): Promise<CacheEntry<T>> {
+    if (!this.trackDependencies) {
+      throw new InvalidOptionError(
+        '[cachekit/core] `dependsOn` needs the cache option `trackDependencies: true`',
+      )
+    }
+    if (!Array.isArray(keys) || keys.some((key) => typeof key !== 'string' || key === '')) {
+      throw new InvalidOptionError('[cachekit/core] dependsOn must be an array of non-empty keys')
+    }
+    const storeKeys = keys.map((key) => root + key)
+    const found = await Promise.all(storeKeys.map((storeKey) => this.find(storeKey)))
+    const tags = new Set(entry.tags)
+    for (const [i, dependency] of storeKeys.entries()) {
+      tags.add(dependencyTag(dependency))
+      for (const tag of found[i]?.entry.tags ?? []) tags.add(tag)
+    }
+    // In a cycle the key inherits its own tag; writing it would then invalidate it at once.
+    tags.delete(dependencyTag(storeKey))
+    let dependencies = 0
+    for (const tag of tags) if (tag.startsWith(DEPENDENCY_TAG_START)) dependencies++
+    if (dependencies > MAX_DEPENDENCIES) {
+      throw new InvalidOptionError(
+        `[cachekit/core] an entry may depend on at most ${MAX_DEPENDENCIES} keys, directly or not; this one depends on ${dependencies}`,
+      )
+    }
+    return { ...entry, tags: [...tags] }
   }
 
   /** Writes entries to every tier, then announces them. Cache failures are reported, not thrown. */
@@ -161,28 +296,42 @@ export class CacheCore {
     const storeKeys = accepted.map((write) => write.storeKey)
     this.epochs.markKeys(storeKeys)
     for (const key of storeKeys) this.backoff.clear(key)
-    await Promise.all(accepted.map((write) => this.writeL1(write.storeKey, write.entry)))
-    if (this.remote) {
-      if (remoteWrites.length === 1) {
-        const [only] = remoteWrites
-        await this.remote.set(only!.key, only!.entry, only!.bytes)
-      } else if (remoteWrites.length > 0) {
-        await this.remote.setMany(remoteWrites)
-      }
-    }
-    await this.sync?.publish({ op: 'write', keys: storeKeys })
+    const changedAt = this.trackDependencies ? writeClock() : undefined
+    await Promise.all([
+      ...accepted.map((write) => this.writeL1(write.storeKey, write.entry)),
+      this.writeRemote(remoteWrites),
+      changedAt !== undefined && this.tagTimes!.invalidate(storeKeys.map(dependencyTag), changedAt, false),
+    ])
+    await this.sync?.publish(
+      changedAt === undefined
+        ? { op: 'write', keys: storeKeys }
+        : { op: 'write', keys: storeKeys, at: changedAt },
+    )
     this.stats.sets += storeKeys.length
     if (this.events.has('set')) for (const key of storeKeys) this.events.emit('set', { key })
+  }
+
+  private async writeRemote(
+    writes: Array<{ key: string; entry: CacheEntry; bytes: Uint8Array }>,
+  ): Promise<void> {
+    if (!this.remote || writes.length === 0) return
+    if (writes.length === 1) await this.remote.set(writes[0]!.key, writes[0]!.entry, writes[0]!.bytes)
+    else await this.remote.setMany(writes)
   }
 
   /** Deletes keys from every tier, then announces it; resolves with how many existed. */
   async delete(storeKeys: readonly string[]): Promise<number> {
     this.epochs.markKeys(storeKeys)
+    const changedAt = this.trackDependencies ? writeClock() : undefined
     const [localCount, remoteCount] = await Promise.all([
       this.l1?.delete(storeKeys),
       this.remote?.delete(storeKeys),
+      changedAt !== undefined && this.tagTimes!.invalidate(storeKeys.map(dependencyTag), changedAt, false),
     ])
-    await this.sync?.publish({ op: 'delete', keys: [...storeKeys] })
+    const keys = [...storeKeys]
+    await this.sync?.publish(
+      changedAt === undefined ? { op: 'delete', keys } : { op: 'delete', keys, at: changedAt },
+    )
     this.stats.deletes += storeKeys.length
     if (this.events.has('delete')) for (const key of storeKeys) this.events.emit('delete', { key })
     return remoteCount ?? localCount ?? 0
@@ -197,10 +346,52 @@ export class CacheCore {
 
   async deleteMatching(storePattern: string): Promise<number> {
     this.epochs.markAll()
-    const local = this.l1 ? deleteMatchingIn(this.l1, storePattern) : Promise.resolve(0)
-    const [localCount, remoteCount] = await Promise.all([local, this.remote?.deleteMatching(storePattern)])
+    // With dependencies tracked, the dependents of every key deleted are invalidated, batch by batch.
+    const onDeleted = this.trackDependencies ? (keys: string[]) => this.keysChanged(keys) : undefined
+    const local = this.l1
+      ? deleteMatchingIn(this.l1, storePattern, this.remote ? undefined : onDeleted)
+      : Promise.resolve(0)
+    const [localCount, remoteCount] = await Promise.all([
+      local,
+      this.remote?.deleteMatching(storePattern, onDeleted),
+    ])
     await this.sync?.publish({ op: 'match', pattern: storePattern })
     return remoteCount ?? localCount
+  }
+
+  /** Invalidates the dependents of keys changed in bulk, here, in the index and on the bus. */
+  private async keysChanged(storeKeys: readonly string[]): Promise<void> {
+    const tags = storeKeys.map(dependencyTag)
+    const at = writeClock()
+    await this.tagTimes!.invalidate(tags, at, false)
+    await this.sync?.publish({ op: 'tags', tags, at, lazy: false })
+  }
+
+  /**
+   * Invalidates already-scoped tags (see `InvalidationStrategy`): recorded here at once, then in the
+   * tag index, then announced on the bus so other processes apply it to their L1 within one round
+   * trip. O(1) in the number of tagged entries; a background sweep gives their memory back later.
+   */
+  async invalidateTags(tags: readonly string[], strategy: InvalidationStrategy): Promise<void> {
+    if (!this.tagTimes) {
+      throw new InvalidOptionError(
+        '[cachekit/core] invalidateTags needs a `tagIndex` option: redisTagIndex() from @cachekit/redis, or memoryTagIndex() from @cachekit/memory',
+      )
+    }
+    if (tags.length === 0) return
+    if (strategy !== 'ttl') {
+      const at = writeClock()
+      const lazy = strategy === 'lazy'
+      await this.tagTimes.invalidate(tags, at, lazy)
+      await this.sync?.publish({ op: 'tags', tags: [...tags], at, lazy })
+      if (!lazy) this.sweeper?.schedule(true)
+    }
+    if (this.events.has('tags:invalidate')) this.events.emit('tags:invalidate', { tags: [...tags], strategy })
+  }
+
+  /** Resolves when no background tag clean-up is running. */
+  cleanupIdle(): Promise<void> {
+    return this.sweeper?.idle() ?? Promise.resolve()
   }
 
   async writeL1(storeKey: string, entry: CacheEntry): Promise<void> {
@@ -264,8 +455,10 @@ export class CacheCore {
     if (this.closed) return
     this.closed = true
     await this.started
+    await this.sweeper?.stop()
+    await this.tagTimes?.stop()
     await this.sync?.stop()
-    await Promise.all([this.l1?.close(), this.remote?.close()])
+    await Promise.all([this.l1?.close(), this.remote?.close(), this.tagIndex?.close?.()])
   }
 
   /**
@@ -283,6 +476,30 @@ export class CacheCore {
       this.report(operation, error, write.storeKey)
       return null
     }
+  }
+
+  /** Physical clean-up of an entry a read found invalidated: a miss is safe, serving it is not. */
+  private dropInvalidated(storeKey: string, tier: CacheTier): void {
+    void this.l1?.delete([storeKey]).catch(() => undefined)
+    if (tier !== 'l1') void this.remote?.delete([storeKey]).catch(() => undefined)
+  }
+
+  private createSweeper(cleanup: CacheOptions['tagCleanup'], tagTimes: TagTimes): TagSweeper | undefined {
+    if (cleanup === false) return undefined
+    const batchSize = cleanup?.batchSize ?? 500
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new InvalidOptionError('[cachekit/core] tagCleanup.batchSize must be a positive integer')
+    }
+    return new TagSweeper({
+      l1: this.l1,
+      remote: this.remote,
+      tagTimes,
+      pattern: `${escapeGlob(this.root)}*`,
+      batchSize,
+      pauseMs: parseDuration(cleanup?.pause ?? '10ms'),
+      events: this.events,
+      report: (error) => this.reportInBackground('sweep', error),
+    })
   }
 
   private createRemote(options: CacheOptions, l2: Store<Uint8Array>): RemoteTier {
@@ -340,8 +557,41 @@ export function checkRefreshAhead(fraction: number | undefined): number | undefi
   return fraction
 }
 
-export async function deleteMatchingIn(store: Store<CacheEntry>, pattern: string): Promise<number> {
+export async function deleteMatchingIn(
+  store: Store<CacheEntry>,
+  pattern: string,
+  onDeleted?: (keys: string[]) => Promise<void>,
+): Promise<number> {
   const keys: string[] = []
   for await (const key of store.scan(pattern)) keys.push(key)
-  return keys.length === 0 ? 0 : store.delete(keys)
+  if (keys.length === 0) return 0
+  const count = await store.delete(keys)
+  await onDeleted?.(keys)
+  return count
+}
+
+const DEPENDENCY_TAG_START = dependencyTag('')
+
+/**
+ * A lazily invalidated entry: stale from the invalidation on, and served stale for no longer than
+ * its grace from then (not from its original expiry). Without grace it is gone at once.
+ */
+function markStale(entry: CacheEntry, invalidatedAt: number): CacheEntry {
+  // A time a little ahead of this clock (another host's, or a write clock's sub-millisecond step)
+  // still means the invalidation happened: it takes effect now.
+  const since = Math.min(invalidatedAt, Date.now())
+  const grace = entry.hardExpiresAt - entry.expiresAt
+  const stale: CacheEntry = {
+    value: entry.value,
+    createdAt: entry.createdAt,
+    expiresAt: Math.min(entry.expiresAt, since),
+    hardExpiresAt: Math.min(entry.hardExpiresAt, since + grace),
+    tags: entry.tags,
+  }
+  lazilyInvalidated.add(stale)
+  return stale
+}
+
+function tagIndexFailure(error: unknown): CacheError {
+  return CacheError.isInstance(error) ? error : new StoreFailureError('tag-index', 'tags', { cause: error })
 }

@@ -1,4 +1,5 @@
 import type { CacheError } from '../errors.js'
+import type { InvalidationStrategy } from './cache_options.js'
 
 /** The tier that answered a read. */
 export type CacheTier = 'l1' | 'l2' | 'fallback'
@@ -17,6 +18,8 @@ export type CacheOperation =
   | 'bus'
   | 'factory'
   | 'refresh'
+  | 'invalidateTags'
+  | 'sweep'
 
 /** What each cache event carries. Keys are the keys the stores see (namespace prefix included). */
 export interface CacheEventMap {
@@ -28,6 +31,10 @@ export interface CacheEventMap {
   clear: { prefix: string }
   /** A cache failure: counted and reported here, never thrown at the caller unless `throwErrors` is on. */
   error: { error: CacheError; operation: CacheOperation; key?: string }
+  /** Tags were invalidated here (`strategy` says how); other instances hear it on the bus. */
+  'tags:invalidate': { tags: string[]; strategy: InvalidationStrategy }
+  /** A background clean-up of entries invalidated by tags finished. */
+  'tags:cleanup': { removed: number; scanned: number }
   /** The remote tier failed repeatedly; reads and writes now go to the fallback store. */
   'fallback:open': { error: unknown }
   /** The remote tier answers again and is back in use. */

@@ -3,6 +3,7 @@ import type { Codec } from '../codec.js'
 import type { Duration } from '../duration.js'
 import type { CacheEntry } from '../entry.js'
 import type { Store } from '../store.js'
+import type { TagIndex } from '../tag_index.js'
 
 /** Facts a TTL function may base its answer on. */
 export interface TtlContext {
@@ -27,6 +28,33 @@ export interface WriteOptions<T = unknown> {
    * is slow (`timeouts.soft`) or is already running elsewhere. `false` or 0: never served stale.
    */
   grace?: Duration | false
+  /**
+   * Tags of the value, or a function of the value giving them. `invalidateTags` of any of them
+   * invalidates the entry, in every tier and every process. Writing the key again with other tags
+   * replaces them. Tags belong to the namespace they are given in. Needs the cache's `tagIndex`.
+   */
+  tags?: readonly string[] | ((value: T) => readonly string[])
+  /**
+   * Keys (of the same namespace) this value was computed from. Writing or deleting any of them
+   * invalidates this entry, and whatever depends on this entry in turn. Needs `trackDependencies`.
+   */
+  dependsOn?: readonly string[]
+}
+
+/**
+ * How an invalidation takes effect:
+ * - `immediate`: entries read as misses from now on (the default);
+ * - `lazy`: entries turn stale: `getOrSet` serves them within their grace while one refresh runs,
+ *   `get` and `has` see them as gone; entries without grace read as misses;
+ * - `ttl`: nothing changes now, entries live out their TTL; counted and emitted only, for callers
+ *   that pick a strategy per kind of data and chose to rely on TTLs for this one.
+ */
+export type InvalidationStrategy = 'immediate' | 'lazy' | 'ttl'
+
+/** Options of `invalidateTags`. */
+export interface InvalidateTagsOptions {
+  /** Default `immediate`. */
+  strategy?: InvalidationStrategy
 }
 
 /** How long a factory may take. */
@@ -108,6 +136,23 @@ export interface CacheOptions {
    * recovery; this bounds how many. Defaults to 100,000.
    */
   maxOutageKeys?: number
+  /**
+   * Where tag invalidation times live: `redisTagIndex({ client })` from @cachekit/redis for caches
+   * shared between processes, `memoryTagIndex()` from @cachekit/memory for one process. Needed by
+   * `tags`, `dependsOn` and `invalidateTags`. Each process keeps the times it read in memory and the
+   * bus keeps them current; without a bus they are read again at most every second.
+   */
+  tagIndex?: TagIndex
+  /**
+   * Makes every write and delete of a key invalidate the entries that declared `dependsOn` it, which
+   * costs one more call to the tag index per write. Default false (`dependsOn` is then refused).
+   */
+  trackDependencies?: boolean
+  /**
+   * Background removal of entries invalidated by tags (reads treat them as misses anyway; this gives
+   * the memory back). Default `{ batchSize: 500, pause: '10ms' }`; `false` turns it off.
+   */
+  tagCleanup?: false | { batchSize?: number; pause?: Duration }
   /** Throw cache failures at the caller instead of only counting and emitting them. Defaults to false. */
   throwErrors?: boolean
 }

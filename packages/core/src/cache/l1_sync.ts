@@ -5,16 +5,18 @@ import type { Store } from '../store.js'
 import type { CacheEvents } from './cache_events.js'
 import type { StatsCounters } from './cache_stats.js'
 import type { InvalidationEpochs } from './invalidation_epochs.js'
+import { dependencyTag } from './tag_names.js'
 
 const RETRY_FIRST_MS = 250
 const RETRY_MAX_MS = 5_000
 
 /** What one instance tells the others about its L2 writes. Keys are store keys. */
 export type L1Message =
-  | { op: 'write'; keys: string[] }
-  | { op: 'delete'; keys: string[] }
+  | { op: 'write'; keys: string[]; at?: number }
+  | { op: 'delete'; keys: string[]; at?: number }
   | { op: 'clear'; prefix: string }
   | { op: 'match'; pattern: string }
+  | { op: 'tags'; tags: string[]; at: number; lazy: boolean }
 
 export interface L1SyncOptions {
   bus: Bus
@@ -29,6 +31,12 @@ export interface L1SyncOptions {
   deleteMatchingInL1: (pattern: string) => Promise<number>
   /** Ask the bus for Redis client-side tracking of the cache's prefix. */
   tracking: boolean
+  /** Tags invalidated by another instance, including the dependency tags of keys it wrote or deleted. */
+  onTags: (tags: string[], at: number, lazy: boolean) => void
+  /** The subscription is up: whatever was heard before it may have missed messages. */
+  onSubscribed: () => void
+  /** The bus may have lost messages. */
+  onLoss: () => void
 }
 
 /**
@@ -73,6 +81,7 @@ export class L1Sync {
         )
       }
       if (attempt > 0) this.dropAll()
+      else this.options.onSubscribed()
     } catch (error) {
       this.report(
         new BusFailureError('[cachekit] could not subscribe to the bus; retrying', { cause: error }),
@@ -129,7 +138,13 @@ export class L1Sync {
         if (!Array.isArray(payload.keys)) break
         epochs.markKeys(payload.keys)
         void l1?.delete(payload.keys).catch(() => undefined)
+        if (typeof payload.at === 'number')
+          this.options.onTags(payload.keys.map(dependencyTag), payload.at, false)
         if (payload.op === 'write') for (const key of payload.keys) this.wake(key)
+        return
+      case 'tags':
+        if (!Array.isArray(payload.tags) || typeof payload.at !== 'number') break
+        this.options.onTags(payload.tags, payload.at, payload.lazy === true)
         return
       case 'clear':
         epochs.markAll()
@@ -154,6 +169,7 @@ export class L1Sync {
   }
 
   private dropAll(): void {
+    this.options.onLoss()
     this.options.epochs.markAll()
     void this.options.l1?.clear(this.options.root).catch(() => undefined)
   }

@@ -5,6 +5,7 @@ import { CacheError, FactoryError } from '../errors.js'
 import type { CacheCore, Found } from './cache_core.js'
 import { checkRefreshAhead } from './cache_core.js'
 import type { Factory, FactoryContext, GetOrSetOptions } from './cache_options.js'
+import { writeClock } from './clock.js'
 import { awaitFactory, type FactoryTimeouts, SERVE_STALE } from './factory_timeouts.js'
 
 /** One `getOrSet` call's settings, after the call's options were laid over the defaults. */
@@ -52,6 +53,11 @@ export class Loader {
         return found.entry.value as T
       }
       const stale = found?.entry as CacheEntry<T> | undefined
+      if (stale && this.core.isLazilyInvalidated(stale)) {
+        // Lazy invalidation: the stale value now, and one refresh in the background.
+        this.refreshInBackground(key, storeKey, factory, settings)
+        return this.serveStale(storeKey, found!)
+      }
       if (stale && this.core.backoff.isBackingOff(storeKey)) return this.serveStale(storeKey, found!)
       if (settings.lock === 'distributed' && this.core.lock) {
         return this.loadDistributed(key, storeKey, factory, settings, found)
@@ -73,6 +79,16 @@ export class Loader {
     if (fraction === undefined || entry.expiresAt === Number.POSITIVE_INFINITY) return
     const age = Date.now() - entry.createdAt
     if (age < fraction * (entry.expiresAt - entry.createdAt)) return
+    this.refreshInBackground(key, storeKey, factory, settings)
+  }
+
+  /** Runs the factory once per key in the background and caches its value; failures are reported. */
+  private refreshInBackground<T>(
+    key: string,
+    storeKey: string,
+    factory: Factory<T>,
+    settings: LoadSettings<T>,
+  ): void {
     void this.core.refreshes
       .run(storeKey, () => this.start(key, storeKey, factory, settings.options))
       .catch((error: unknown) =>
@@ -113,14 +129,42 @@ export class Loader {
   ): Promise<T> {
     const context = new FactoryRun(key)
     return (async () => {
+      // The entry counts as created when the factory started: data it read before a tag or a
+      // dependency was invalidated must not outlive that invalidation.
+      const startedAt = writeClock()
       const value = await factory(context)
-      if (!context.skipped) {
-        const writeOptions = context.ttl === undefined ? options : { ...options, ttl: context.ttl }
-        const entry = this.core.createEntry(key, value, writeOptions, Date.now())
-        await this.core.write([{ storeKey, entry }], 'set')
-      }
+      if (!context.skipped) await this.cache(key, storeKey, value, context, options, startedAt)
       return value
     })()
+  }
+
+  /** Caches a factory's value; a value that cannot be cached is reported, and still returned. */
+  private async cache<T>(
+    key: string,
+    storeKey: string,
+    value: T,
+    context: FactoryRun,
+    options: GetOrSetOptions<T>,
+    startedAt: number,
+  ): Promise<void> {
+    const writeOptions = context.ttl === undefined ? options : { ...options, ttl: context.ttl }
+    let entry: CacheEntry<T>
+    try {
+      entry = this.core.createEntry(key, value, writeOptions, startedAt, this.root(storeKey, key))
+      if (writeOptions.dependsOn) {
+        const root = this.root(storeKey, key)
+        entry = await this.core.withDependencies(entry, storeKey, writeOptions.dependsOn, root)
+      }
+    } catch (error) {
+      this.core.report('set', error, storeKey)
+      return
+    }
+    await this.core.write([{ storeKey, entry }], 'set')
+  }
+
+  /** The key space root of a call: its store key minus the key. */
+  private root(storeKey: string, key: string): string {
+    return storeKey.slice(0, storeKey.length - key.length)
   }
 
   /**

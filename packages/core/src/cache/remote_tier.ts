@@ -1,6 +1,6 @@
 import type { Codec } from '../codec.js'
 import { type CacheEntry, storeTtlMs } from '../entry.js'
-import { decodeEntry, decodeEntryHeader, encodeEntry } from '../entry_frame.js'
+import { decodeEntry, decodeEntryHeader, type EntryHeader, encodeEntry } from '../entry_frame.js'
 import { CacheError, CodecDecodeError, StoreFailureError } from '../errors.js'
 import type { DistributedLock, Store, StoreWrite } from '../store.js'
 import type { CacheEvents, CacheOperation, CacheTier } from './cache_events.js'
@@ -190,25 +190,63 @@ export class RemoteTier {
     return (await this.options.fallback?.clear(prefix).catch(() => 0)) ?? 0
   }
 
-  /** Deletes every key matching a store-level glob; resolves with the count. */
-  async deleteMatching(pattern: string): Promise<number> {
+  /**
+   * Deletes every key matching a store-level glob, in batches; resolves with the count. `onDeleted`
+   * hears each batch once it is deleted.
+   */
+  async deleteMatching(pattern: string, onDeleted?: (keys: string[]) => Promise<void>): Promise<number> {
     const store = this.breaker.isOpen ? this.options.fallback : this.options.store
     if (!store) return 0
     let deleted = 0
     let batch: string[] = []
+    const step = async () => {
+      deleted += await store.delete(batch)
+      await onDeleted?.(batch)
+      batch = []
+    }
     try {
       for await (const key of store.scan(pattern)) {
         batch.push(key)
-        if (batch.length >= DELETE_BATCH) {
-          deleted += await store.delete(batch)
-          batch = []
-        }
+        if (batch.length >= DELETE_BATCH) await step()
       }
-      if (batch.length > 0) deleted += await store.delete(batch)
+      if (batch.length > 0) await step()
     } catch (error) {
       this.fail('deleteMatching', error)
     }
     return deleted
+  }
+
+  /**
+   * Walks the keys matching `pattern` in batches and deletes those `isDead` picks, judging them by
+   * their frames only. Skipped while the breaker is open; stops at the first failure (reported).
+   */
+  async sweep(pattern: string, plan: SweepPlan): Promise<{ removed: number; scanned: number }> {
+    const { store } = this.options
+    let removed = 0
+    let scanned = 0
+    if (this.breaker.isOpen) return { removed, scanned }
+    let batch: string[] = []
+    const step = async () => {
+      const values = await this.call('sweep', undefined, store.getMany(batch))
+      const headers = values.map((bytes) => (bytes === undefined ? undefined : headerOrUndefined(bytes)))
+      const verdicts = await plan.isDead(headers)
+      const dead = batch.filter((_, i) => verdicts[i])
+      scanned += batch.length
+      if (dead.length > 0) removed += await this.call('sweep', undefined, store.delete(dead))
+      batch = []
+      await plan.pause()
+    }
+    try {
+      for await (const key of store.scan(pattern)) {
+        if (plan.stopped() || this.breaker.isOpen) break
+        batch.push(key)
+        if (batch.length >= plan.batchSize) await step()
+      }
+      if (batch.length > 0 && !plan.stopped()) await step()
+    } catch (error) {
+      this.fail('sweep', error)
+    }
+    return { removed, scanned }
   }
 
   async close(): Promise<void> {
@@ -305,6 +343,24 @@ export class RemoteTier {
     this.options.stats.errors++
     this.options.events.emit('error', key === undefined ? { error, operation } : { error, operation, key })
     if (mayThrow && this.options.throwErrors) throw error
+  }
+}
+
+/** How `sweep` walks and judges keys. */
+export interface SweepPlan {
+  batchSize: number
+  /** Per key of a batch, in order: true to delete it. `undefined` headers are missing or unreadable keys. */
+  isDead: (headers: ReadonlyArray<EntryHeader | undefined>) => Promise<boolean[]>
+  pause: () => Promise<void>
+  stopped: () => boolean
+}
+
+/** An unreadable frame is not the sweeper's to delete: a newer writer may have made it. */
+function headerOrUndefined(bytes: Uint8Array): EntryHeader | undefined {
+  try {
+    return decodeEntryHeader(bytes)
+  } catch {
+    return undefined
   }
 }
 
