@@ -9,7 +9,9 @@ export type WorkerRequest =
       counterKey: string
     }
   | { id: number; op: 'get'; key: string }
-  | { id: number; op: 'set'; key: string; value: string }
+  | { id: number; op: 'set'; key: string; value: string; tags?: string[] }
+  | { id: number; op: 'invalidateTags'; tags: string[] }
+  | { id: number; op: 'has'; key: string }
   | { id: number; op: 'delete'; key: string }
   | { id: number; op: 'inL1'; key: string }
   | { id: number; op: 'stats' }

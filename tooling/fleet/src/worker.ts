@@ -5,7 +5,7 @@
 import { type CacheEntry, createCache } from '@cachekit/core'
 import { memoryStore } from '@cachekit/memory'
 import { redisBus } from '@cachekit/pubsub'
-import { createRedis, redisStore } from '@cachekit/redis'
+import { createRedis, redisStore, redisTagIndex } from '@cachekit/redis'
 import type { WorkerConfig, WorkerReply, WorkerRequest } from './protocol.js'
 
 const config = JSON.parse(process.env.FLEET_WORKER_CONFIG ?? '{}') as WorkerConfig
@@ -17,6 +17,7 @@ const cache = createCache({
   l1,
   l2: redisStore({ client, closeClient: false }),
   bus,
+  tagIndex: redisTagIndex({ client, prefix: `${config.prefix}-tags:`, closeClient: false }),
   lock: config.lock,
   ttl: '1h',
 })
@@ -37,7 +38,11 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     case 'get':
       return (await cache.get(request.key)) ?? null
     case 'set':
-      return cache.set(request.key, request.value)
+      return cache.set(request.key, request.value, { tags: request.tags })
+    case 'invalidateTags':
+      return cache.invalidateTags(request.tags)
+    case 'has':
+      return cache.has(request.key)
     case 'delete':
       return cache.delete(request.key)
     case 'inL1':

@@ -81,6 +81,24 @@ describe('a fleet of processes on one Redis', () => {
     console.info(`[fleet] B saw A's set after ${tookSet} ms and A's delete after ${tookDelete} ms`)
   })
 
+  it("a tag invalidated in process A makes process B's next read miss, L1 copy included", async () => {
+    const [a, b, c] = (await fleet(3)) as [FleetWorker, FleetWorker, FleetWorker]
+    for (let i = 0; i < 20; i++) {
+      await a.ask({ op: 'set', key: `p:${i}`, value: `v${i}`, tags: ['products', `page:${i % 2}`] })
+    }
+    expect(await b.ask({ op: 'get', key: 'p:3' })).toBe('v3')
+    expect(await b.ask({ op: 'inL1', key: 'p:3' })).toBe(true)
+
+    await a.ask({ op: 'invalidateTags', tags: ['page:1'] })
+    const took = await within(1_000, async () => (await b.ask({ op: 'get', key: 'p:3' })) === null)
+    expect(await b.ask({ op: 'has', key: 'p:5' })).toBe(false)
+    expect(await b.ask({ op: 'get', key: 'p:4' })).toBe('v4')
+    // C never read anything: it learns the tag's time from Redis on its first read.
+    expect(await c.ask({ op: 'get', key: 'p:7' })).toBeNull()
+    expect(await c.ask({ op: 'get', key: 'p:6' })).toBe('v6')
+    console.info(`[fleet] B missed after A's tag invalidation within ${took} ms`)
+  })
+
   it("clears B's L1 when its bus subscriber connection is killed, so a write it missed is not served stale", async () => {
     const [a, b] = (await fleet(2)) as [FleetWorker, FleetWorker]
     await a.ask({ op: 'set', key: 'k', value: 'before' })
