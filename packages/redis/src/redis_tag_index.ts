@@ -14,7 +14,11 @@ import { groupByNode, isCluster } from './slot_groups.js'
 export interface RedisTagIndexOptions {
   /** The ioredis client: standalone, Sentinel or Cluster (see `createRedis`). */
   client: Redis | Cluster
-  /** Prefix of every key the index writes; use the cache's store prefix. Default: none. */
+  /**
+   * Prefix of every key the index writes. Keep it outside the cache's key space (`shop-tags:` for a
+   * cache with prefix `shop`), so the cache's `clear()` and pattern deletes never touch tag times.
+   * Default: none.
+   */
   prefix?: string
   /**
    * How long a tag key lives after its last move forward (ms or a duration string). A tag time only
@@ -79,7 +83,7 @@ const MOVE_FORWARD_SHA = createHash('sha1').update(MOVE_FORWARD).digest('hex')
  * such as `{shop}:`, that one wins and tag keys share the slot of the cache's other keys.)
  *
  * @example
- * const tags = redisTagIndex({ client: createRedis(process.env.REDIS_URL), prefix: 'shop:' })
+ * const tags = redisTagIndex({ client: createRedis(process.env.REDIS_URL), prefix: 'shop-tags:' })
  * await tags.invalidate(['products'], Date.now())
  */
 export function redisTagIndex(options: RedisTagIndexOptions): RedisTagIndex {
