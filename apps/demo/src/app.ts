@@ -1,4 +1,4 @@
-import type { Cache } from '@cachekit/core'
+import type { Cache, InvalidationStrategy } from '@cachekit/core'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { CacheMode } from './build_cache.js'
 import type { ProductDatabase } from './product_database.js'
@@ -10,6 +10,11 @@ export interface DemoDependencies {
 }
 
 const productKey = (id: number) => `product:${id}`
+/** Every cached product carries this tag, so one call invalidates the whole catalog. */
+const CATALOG_TAG = 'catalog'
+const STRATEGIES: readonly InvalidationStrategy[] = ['immediate', 'lazy', 'ttl']
+/** How products are cached: tagged, and kept an hour past their TTL to be served stale if the database fails or after a lazy invalidation. */
+const PRODUCT_CACHING = { tags: [CATALOG_TAG], grace: '1h' } as const
 
 function parseId(raw: string): number | undefined {
   const id = Number(raw)
@@ -26,12 +31,17 @@ export function buildApp({ cache, database, mode }: DemoDependencies): FastifyIn
     if (id === undefined) return reply.code(400).send({ error: 'id must be a positive integer' })
     const started = performance.now()
     let loaded = false
-    const product = await products.getOrSet(productKey(id), async (context) => {
-      loaded = true
-      const row = await database.findProduct(id)
-      if (!row) context.skip() // do not cache a miss of the database
-      return row ?? null
-    })
+    const product = await products.getOrSet(
+      productKey(id),
+      async (context) => {
+        const row = await database.findProduct(id)
+        // Set once the row is in: a lazy refresh running behind a stale hit lands after the reply.
+        loaded = true
+        if (!row) context.skip() // do not cache a miss of the database
+        return row ?? null
+      },
+      PRODUCT_CACHING,
+    )
     const elapsedMs = Number((performance.now() - started).toFixed(2))
     reply.header('x-cache', loaded ? 'miss' : 'hit')
     if (!product)
@@ -48,7 +58,9 @@ export function buildApp({ cache, database, mode }: DemoDependencies): FastifyIn
     const cached = await products.getMany(keys)
     const missing = (ids as number[]).filter((_, i) => cached[i] === undefined)
     const loaded = await Promise.all(missing.map((id) => database.findProduct(id)))
-    await products.setMany(loaded.flatMap((row) => (row ? [{ key: productKey(row.id), value: row }] : [])))
+    await products.setMany(
+      loaded.flatMap((row) => (row ? [{ key: productKey(row.id), value: row, ...PRODUCT_CACHING }] : [])),
+    )
     const byId = new Map(loaded.flatMap((row) => (row ? [[row.id, row] as const] : [])))
     const items = (ids as number[]).map((id, i) => cached[i] ?? byId.get(id) ?? null)
     return { items, hits: ids.length - missing.length, misses: missing.length, elapsedMs: elapsed(started) }
@@ -70,6 +82,16 @@ export function buildApp({ cache, database, mode }: DemoDependencies): FastifyIn
       return { product, invalidated: productKey(id) }
     },
   )
+
+  // A catalog-wide change (a price list import, say): one O(1) call, whatever the number of products.
+  app.post<{ Body: { strategy?: unknown } | undefined }>('/catalog/invalidate', async (request, reply) => {
+    const strategy = request.body?.strategy ?? 'immediate'
+    if (!STRATEGIES.includes(strategy as InvalidationStrategy)) {
+      return reply.code(400).send({ error: `strategy must be one of ${STRATEGIES.join(', ')}` })
+    }
+    await products.invalidateTags([CATALOG_TAG], { strategy: strategy as InvalidationStrategy })
+    return { invalidated: [CATALOG_TAG], strategy }
+  })
 
   app.get('/stats', async () => ({ mode, cache: cache.stats(), databaseQueries: database.queries }))
 

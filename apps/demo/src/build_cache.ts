@@ -1,7 +1,7 @@
 import { type Cache, type CacheEntry, createCache } from '@cachekit/core'
-import { memoryStore } from '@cachekit/memory'
+import { memoryStore, memoryTagIndex } from '@cachekit/memory'
 import { redisBus } from '@cachekit/pubsub'
-import { createRedis, hasRedisEnv, type RedisEnvironment, redisStore } from '@cachekit/redis'
+import { createRedis, hasRedisEnv, type RedisEnvironment, redisStore, redisTagIndex } from '@cachekit/redis'
 
 /** Which tiers the demo runs on, for the banner and /stats. */
 export type CacheMode = 'memory' | 'redis'
@@ -13,12 +13,18 @@ export type CacheMode = 'memory' | 'redis'
  */
 export function buildCache(env: RedisEnvironment): { cache: Cache; mode: CacheMode } {
   const l1 = memoryStore<CacheEntry>({ maxEntries: 10_000 })
-  if (!hasRedisEnv(env)) return { cache: createCache({ prefix: 'demo', l1, ttl: '5m' }), mode: 'memory' }
+  if (!hasRedisEnv(env)) {
+    return {
+      cache: createCache({ prefix: 'demo', l1, tagIndex: memoryTagIndex(), ttl: '5m' }),
+      mode: 'memory',
+    }
+  }
   const client = createRedis(env.REDIS_URL ? env.REDIS_URL : undefined)
   const cache = createCache({
     prefix: 'demo',
     l1,
     l2: redisStore({ client, closeClient: false }),
+    tagIndex: redisTagIndex({ client, prefix: 'demo-tags:', closeClient: false }),
     bus: redisBus({ client, closeClient: true }),
     tracking: true,
     fallback: memoryStore<CacheEntry>({ maxEntries: 50_000 }),

@@ -23,6 +23,8 @@ Try:
   curl -s -X PUT ${url}/products/1 -H 'content-type: application/json' -d '{"priceCents": 1299}'
   curl -s ${url}/products/1        # miss again: the update invalidated the key
   curl -s '${url}/products?ids=1,2,3'
+  curl -s -X POST ${url}/catalog/invalidate -H 'content-type: application/json' -d '{"strategy": "lazy"}'
+  curl -s ${url}/products/1        # stale hit at once; one refresh reloads it in the background
   curl -s ${url}/stats
 `)
 

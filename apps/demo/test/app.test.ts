@@ -48,6 +48,30 @@ describe.each([
     expect(stats).toMatchObject({ mode: expectedMode, cache: { hits: 1, usingFallback: false } })
   })
 
+  it('invalidates the whole catalog by tag, immediately or lazily', async () => {
+    const { app, database } = start()
+    await app.inject('/products?ids=1,2,3')
+    expect((await app.inject('/products/2')).json()).toMatchObject({ cache: 'hit' })
+    const invalidated = await app.inject({ method: 'POST', url: '/catalog/invalidate', payload: {} })
+    expect(invalidated.json()).toEqual({ invalidated: ['catalog'], strategy: 'immediate' })
+    expect((await app.inject('/products?ids=1,2,3')).json()).toMatchObject({ hits: 0, misses: 3 })
+    expect((await app.inject('/products/2')).json()).toMatchObject({ cache: 'hit' }) // re-cached by the list
+
+    await app.inject({ method: 'POST', url: '/catalog/invalidate', payload: { strategy: 'lazy' } })
+    const queries = database.queries
+    // Lazy: the stale product is served at once while one refresh reloads it in the background.
+    expect((await app.inject('/products/2')).json()).toMatchObject({ cache: 'hit', product: { id: 2 } })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(database.queries).toBe(queries + 1)
+
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/catalog/invalidate',
+      payload: { strategy: 'soon' },
+    })
+    expect(bad.statusCode).toBe(400)
+  })
+
   it('reads a list with one batch and caches what it loaded', async () => {
     const { app, database } = start()
     await app.inject('/products/1')

@@ -137,6 +137,20 @@ describe('tags', () => {
       expect(await cache.getOrSet('k', () => 'fresh', { tags: ['t'] })).toBe('fresh')
     })
 
+    it('works on a cache with L1 only, whose tag times are new to it', async () => {
+      const tagIndex = new MapTagIndex()
+      const cache = createCache({ l1: new MapStore<CacheEntry>(), tagIndex, tagCleanup: false })
+      opened.push(cache)
+      await cache.getOrSet('a', () => 1, { tags: ['t'] })
+      await cache.set('b', 2, { tags: ['u'] })
+      expect(await cache.getMany(['a', 'b', 'c'])).toEqual([1, 2, undefined])
+      expect(await cache.has('a')).toBe(true)
+      await cache.invalidateTags(['t'])
+      expect(await cache.getMany(['a', 'b'])).toEqual([undefined, 2])
+      expect(await cache.has('a')).toBe(false)
+      expect(cache.stats()).toMatchObject({ hits: 3, misses: 3 }) // getOrSet's first call was one
+    })
+
     it('keeps namespaces apart: a tag belongs to the namespace it was given in', async () => {
       const { instance } = world()
       const { cache } = instance()
