@@ -4,9 +4,9 @@
  * library's README would not write.
  */
 import { readFileSync } from 'node:fs'
-import { type Cache, type CacheEntry, type Codec, createCache } from '@cachekit/core'
+import { type Cache, type CacheEntry, type CacheOptions, type Codec, createCache } from '@cachekit/core'
 import { memoryStore } from '@cachekit/memory'
-import { createRedis, redisStore } from '@cachekit/redis'
+import { createRedis, redisStore, redisTagIndex } from '@cachekit/redis'
 import { createKeyv as createKeyvRedis } from '@keyv/redis'
 import { BentoCache, bentostore } from 'bentocache'
 import { memoryDriver } from 'bentocache/drivers/memory'
@@ -47,23 +47,31 @@ export interface CachekitOptions {
   lock?: 'local' | 'distributed'
   /** ioredis `enableAutoPipelining` on the cache's client (not a default; information rows only). */
   autoPipelining?: boolean
+  /**
+   * Tags: `redisTagIndex({ client, prefix: '<prefix>-tags:', closeClient: false })` on the store's
+   * client, as the core README shows, with this `tagCleanup` (omitted: cachekit's default sweep).
+   */
+  tags?: { cleanup?: CacheOptions['tagCleanup'] }
 }
 
 /** `createCache({ prefix, l1: memoryStore(...), l2: redisStore({ client: createRedis(url) }), ttl })`. */
 export function cachekit(url: string, options: CachekitOptions): Cache {
   const l1Entries = options.l1Entries ?? L1_ENTRIES
+  const client =
+    options.l2 === false
+      ? undefined
+      : createRedis(options.autoPipelining ? { url, ioredis: { enableAutoPipelining: true } } : url)
+  if (options.tags && !client) throw new Error('[bench] tags need the Redis tier')
   return createCache({
     prefix: options.prefix,
     ...(l1Entries > 0 ? { l1: memoryStore<CacheEntry>({ maxEntries: l1Entries }) } : {}),
-    ...(options.l2 === false
-      ? {}
-      : {
-          l2: redisStore({
-            client: createRedis(
-              options.autoPipelining ? { url, ioredis: { enableAutoPipelining: true } } : url,
-            ),
-          }),
-        }),
+    ...(client ? { l2: redisStore({ client }) } : {}),
+    ...(options.tags && client
+      ? {
+          tagIndex: redisTagIndex({ client, prefix: `${options.prefix}-tags:`, closeClient: false }),
+          ...(options.tags.cleanup === undefined ? {} : { tagCleanup: options.tags.cleanup }),
+        }
+      : {}),
     ...(options.codec ? { codec: options.codec } : {}),
     ...(options.lock ? { lock: options.lock } : {}),
     ttl: TTL_MS,
