@@ -375,6 +375,27 @@ describe('tags', () => {
       expect(await cache.get('board')).toBeUndefined()
     })
 
+    it("a dependency filled by getOrSet inside the dependent's factory does not invalidate it", async () => {
+      const { instance } = world()
+      const { cache } = instance({ trackDependencies: true })
+      let loads = 0
+      const board = () =>
+        cache.getOrSet(
+          'board',
+          async () => {
+            loads++
+            return `board of ${await cache.getOrSet('user:1', () => 'ada')}`
+          },
+          { dependsOn: ['user:1'] },
+        )
+      expect(await board()).toBe('board of ada')
+      expect(await board()).toBe('board of ada')
+      expect(loads).toBe(1)
+      await cache.set('user:1', 'ada l.') // an explicit write is a change
+      expect(await board()).toBe('board of ada l.')
+      expect(loads).toBe(2)
+    })
+
     it(`is bounded at ${MAX_DEPENDENCIES} keys, and needs trackDependencies`, async () => {
       const { instance } = world()
       const { cache } = instance({ trackDependencies: true })

@@ -285,8 +285,13 @@ export class CacheCore {
     return { ...entry, tags: [...tags] }
   }
 
-  /** Writes entries to every tier, then announces them. Cache failures are reported, not thrown. */
-  async write(writes: readonly PendingWrite[], operation: CacheOperation): Promise<void> {
+  /**
+   * Writes entries to every tier, then announces them. Cache failures are reported, not thrown.
+   * `fill` marks a write of what a factory produced on a miss: with dependencies tracked, only other
+   * writes (`set`, `setMany`) count as a change of the key that invalidates its dependents, since a
+   * fill follows an expiry, which does not invalidate them either.
+   */
+  async write(writes: readonly PendingWrite[], operation: CacheOperation, fill = false): Promise<void> {
     const remoteWrites: Array<{ key: string; entry: CacheEntry; bytes: Uint8Array }> = []
     const accepted: PendingWrite[] = []
     for (const write of writes) {
@@ -299,7 +304,7 @@ export class CacheCore {
     const storeKeys = accepted.map((write) => write.storeKey)
     this.epochs.markKeys(storeKeys)
     for (const key of storeKeys) this.backoff.clear(key)
-    const changedAt = this.trackDependencies ? writeClock() : undefined
+    const changedAt = this.trackDependencies && !fill ? writeClock() : undefined
     await Promise.all([
       ...accepted.map((write) => this.writeL1(write.storeKey, write.entry)),
       this.writeRemote(remoteWrites),

@@ -159,7 +159,7 @@ export class Loader {
       this.core.report('set', error, storeKey)
       return
     }
-    await this.core.write([{ storeKey, entry }], 'set')
+    await this.core.write([{ storeKey, entry }], 'set', true)
   }
 
   /** The key space root of a call: its store key minus the key. */
