@@ -236,6 +236,19 @@ describe('tags', () => {
       expect(await b.cache.get('k')).toBeUndefined()
     })
 
+    it('an invalidation the index refused still reaches the processes on the bus', async () => {
+      const { instance, tagIndex } = world()
+      const a = instance()
+      const b = instance()
+      await a.cache.set('k', 'v', { tags: ['t'] })
+      tagIndex.failing = true
+      await a.cache.invalidateTags(['t'])
+      await busRoundTrip()
+      // B never read the tag and cannot read it now; what it heard is enough to refuse the entry.
+      expect(await b.cache.get('k')).toBeUndefined()
+      expect(b.errors).toEqual([])
+    })
+
     it('without a bus, reads tag times again after a second at most', async () => {
       const { instance } = world()
       const a = instance({ bus: undefined, l1: undefined })

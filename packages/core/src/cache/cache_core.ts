@@ -9,7 +9,7 @@ import { StatsCounters } from './cache_stats.js'
 import { writeClock } from './clock.js'
 import { GraceBackoff } from './grace_backoff.js'
 import { InvalidationEpochs } from './invalidation_epochs.js'
-import { L1Sync } from './l1_sync.js'
+import { type L1Message, L1Sync } from './l1_sync.js'
 import { RemoteTier } from './remote_tier.js'
 import { SingleFlight } from './single_flight.js'
 import { dependencyTag, scopeTags } from './tag_names.js'
@@ -122,8 +122,8 @@ export class CacheCore {
         stats: this.stats,
         deleteMatchingInL1: (pattern) => (this.l1 ? deleteMatchingIn(this.l1, pattern) : Promise.resolve(0)),
         tracking: options.tracking ?? false,
-        onTags: (tags, at, lazy) => {
-          this.tagTimes?.learn(tags, at, lazy)
+        onTags: (tags, at, lazy, indexed) => {
+          this.tagTimes?.hear(tags, at, lazy, indexed)
           if (!lazy) this.sweeper?.schedule(false)
         },
         onSubscribed: () => this.tagTimes?.forgetAll(),
@@ -171,11 +171,14 @@ export class CacheCore {
    * copied into L1 unless the key changed while it was being read.
    */
   async find(storeKey: string): Promise<Found | undefined> {
-    const now = Date.now()
+    let now = Date.now()
     let local: CacheEntry | undefined
     if (this.l1) {
       local = this.l1.getSync ? this.l1.getSync(storeKey) : await this.l1.get(storeKey).catch(() => undefined)
-      if (local && local.tags.length !== 0) local = await this.judgeTags(local, storeKey, 'l1')
+      if (local && local.tags.length !== 0) {
+        local = await this.judgeTags(local, storeKey, 'l1')
+        now = Date.now() // judged against the clock of after the tag times were read
+      }
       if (local && isHardExpired(local, now)) local = undefined
       if (local && now < local.expiresAt) return { entry: local, tier: 'l1' }
     }
@@ -305,16 +308,12 @@ export class CacheCore {
     this.epochs.markKeys(storeKeys)
     for (const key of storeKeys) this.backoff.clear(key)
     const changedAt = this.trackDependencies && !fill ? writeClock() : undefined
-    await Promise.all([
-      ...accepted.map((write) => this.writeL1(write.storeKey, write.entry)),
-      this.writeRemote(remoteWrites),
+    const [indexed] = await Promise.all([
       changedAt !== undefined && this.tagTimes!.invalidate(storeKeys.map(dependencyTag), changedAt, false),
+      this.writeRemote(remoteWrites),
+      ...accepted.map((write) => this.writeL1(write.storeKey, write.entry)),
     ])
-    await this.sync?.publish(
-      changedAt === undefined
-        ? { op: 'write', keys: storeKeys }
-        : { op: 'write', keys: storeKeys, at: changedAt },
-    )
+    await this.sync?.publish(changeMessage('write', storeKeys, changedAt, indexed))
     this.stats.sets += storeKeys.length
     if (this.events.has('set')) for (const key of storeKeys) this.events.emit('set', { key })
   }
@@ -331,15 +330,12 @@ export class CacheCore {
   async delete(storeKeys: readonly string[]): Promise<number> {
     this.epochs.markKeys(storeKeys)
     const changedAt = this.trackDependencies ? writeClock() : undefined
-    const [localCount, remoteCount] = await Promise.all([
+    const [localCount, remoteCount, indexed] = await Promise.all([
       this.l1?.delete(storeKeys),
       this.remote?.delete(storeKeys),
       changedAt !== undefined && this.tagTimes!.invalidate(storeKeys.map(dependencyTag), changedAt, false),
     ])
-    const keys = [...storeKeys]
-    await this.sync?.publish(
-      changedAt === undefined ? { op: 'delete', keys } : { op: 'delete', keys, at: changedAt },
-    )
+    await this.sync?.publish(changeMessage('delete', [...storeKeys], changedAt, indexed))
     this.stats.deletes += storeKeys.length
     if (this.events.has('delete')) for (const key of storeKeys) this.events.emit('delete', { key })
     return remoteCount ?? localCount ?? 0
@@ -371,8 +367,8 @@ export class CacheCore {
   private async keysChanged(storeKeys: readonly string[]): Promise<void> {
     const tags = storeKeys.map(dependencyTag)
     const at = writeClock()
-    await this.tagTimes!.invalidate(tags, at, false)
-    await this.sync?.publish({ op: 'tags', tags, at, lazy: false })
+    const indexed = await this.tagTimes!.invalidate(tags, at, false)
+    await this.sync?.publish(tagsMessage(tags, at, false, indexed))
   }
 
   /**
@@ -390,8 +386,8 @@ export class CacheCore {
     if (strategy !== 'ttl') {
       const at = writeClock()
       const lazy = strategy === 'lazy'
-      await this.tagTimes.invalidate(tags, at, lazy)
-      await this.sync?.publish({ op: 'tags', tags: [...tags], at, lazy })
+      const indexed = await this.tagTimes.invalidate(tags, at, lazy)
+      await this.sync?.publish(tagsMessage([...tags], at, lazy, indexed))
       if (!lazy) this.sweeper?.schedule(true)
     }
     if (this.events.has('tags:invalidate')) this.events.emit('tags:invalidate', { tags: [...tags], strategy })
@@ -595,6 +591,21 @@ export async function deleteMatchingIn(
 }
 
 const DEPENDENCY_TAG_START = dependencyTag('')
+
+/** A write or delete announcement; `at` when dependencies are tracked (their tags moved then). */
+function changeMessage(
+  op: 'write' | 'delete',
+  keys: string[],
+  at: number | undefined,
+  indexed: boolean,
+): L1Message {
+  if (at === undefined) return { op, keys }
+  return indexed ? { op, keys, at } : { op, keys, at, unindexed: true }
+}
+
+function tagsMessage(tags: string[], at: number, lazy: boolean, indexed: boolean): L1Message {
+  return indexed ? { op: 'tags', tags, at, lazy } : { op: 'tags', tags, at, lazy, unindexed: true }
+}
 
 /**
  * A lazily invalidated entry: stale from the invalidation on, and served stale for no longer than

@@ -12,11 +12,11 @@ const RETRY_MAX_MS = 5_000
 
 /** What one instance tells the others about its L2 writes. Keys are store keys. */
 export type L1Message =
-  | { op: 'write'; keys: string[]; at?: number }
-  | { op: 'delete'; keys: string[]; at?: number }
+  | { op: 'write'; keys: string[]; at?: number; unindexed?: true }
+  | { op: 'delete'; keys: string[]; at?: number; unindexed?: true }
   | { op: 'clear'; prefix: string }
   | { op: 'match'; pattern: string }
-  | { op: 'tags'; tags: string[]; at: number; lazy: boolean }
+  | { op: 'tags'; tags: string[]; at: number; lazy: boolean; unindexed?: true }
 
 export interface L1SyncOptions {
   bus: Bus
@@ -31,8 +31,11 @@ export interface L1SyncOptions {
   deleteMatchingInL1: (pattern: string) => Promise<number>
   /** Ask the bus for Redis client-side tracking of the cache's prefix. */
   tracking: boolean
-  /** Tags invalidated by another instance, including the dependency tags of keys it wrote or deleted. */
-  onTags: (tags: string[], at: number, lazy: boolean) => void
+  /**
+   * Tags invalidated by another instance, including the dependency tags of keys it wrote or deleted;
+   * `indexed` is false when the sender could not record them in the tag index.
+   */
+  onTags: (tags: string[], at: number, lazy: boolean, indexed: boolean) => void
   /** The subscription is up: whatever was heard before it may have missed messages. */
   onSubscribed: () => void
   /** The bus may have lost messages. */
@@ -138,13 +141,14 @@ export class L1Sync {
         if (!Array.isArray(payload.keys)) break
         epochs.markKeys(payload.keys)
         void l1?.delete(payload.keys).catch(() => undefined)
-        if (typeof payload.at === 'number')
-          this.options.onTags(payload.keys.map(dependencyTag), payload.at, false)
+        if (typeof payload.at === 'number') {
+          this.options.onTags(payload.keys.map(dependencyTag), payload.at, false, payload.unindexed !== true)
+        }
         if (payload.op === 'write') for (const key of payload.keys) this.wake(key)
         return
       case 'tags':
         if (!Array.isArray(payload.tags) || typeof payload.at !== 'number') break
-        this.options.onTags(payload.tags, payload.at, payload.lazy === true)
+        this.options.onTags(payload.tags, payload.at, payload.lazy === true, payload.unindexed !== true)
         return
       case 'clear':
         epochs.markAll()

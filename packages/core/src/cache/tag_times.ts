@@ -113,32 +113,35 @@ export class TagTimes {
     if (waits.length > 0) await Promise.all(waits)
   }
 
-  /** Records an invalidation made here or heard on the bus. */
+  /** Records an invalidation made here, before the index has it. */
   learn(tags: readonly string[], at: number, lazy: boolean): void {
-    const now = Date.now()
-    for (const tag of tags) {
-      const time = this.known.get(tag)
-      if (time) {
-        if (lazy) time.soft = Math.max(time.soft, at)
-        else time.hard = Math.max(time.hard, at)
-      } else {
-        this.remember(tag, { hard: lazy ? 0 : at, soft: lazy ? at : 0, complete: false, learnedAt: now })
-      }
-    }
+    this.merge(tags, at, lazy, true)
   }
 
   /**
-   * Invalidates tags: here at once, then in the index. Resolves when the index has it, or when it
-   * failed (reported, and retried in the background until it succeeds).
+   * Records an invalidation heard on the bus. When the sender wrote the index before publishing
+   * (`indexed`), a tag not known here is read right from the index later; only a read already in
+   * flight may have missed it, and only such tags (and known ones) are recorded. This keeps a stream
+   * of dependency changes from crowding out the tags this process actually reads.
    */
-  async invalidate(tags: readonly string[], at: number, lazy: boolean): Promise<void> {
+  hear(tags: readonly string[], at: number, lazy: boolean, indexed: boolean): void {
+    this.merge(tags, at, lazy, !indexed)
+  }
+
+  /**
+   * Invalidates tags: here at once, then in the index. Resolves with true when the index has it, or
+   * false when it failed (reported, and retried in the background until it succeeds).
+   */
+  async invalidate(tags: readonly string[], at: number, lazy: boolean): Promise<boolean> {
     this.learn(tags, at, lazy)
     const names = lazy ? tags.map(staleTagName) : tags
     try {
       await withTimeout(this.options.index.invalidate(names, at), this.options.timeoutMs, 'invalidateTags')
+      return true
     } catch (error) {
       this.options.report(error)
       this.keepForRetry(names, at)
+      return false
     }
   }
 
@@ -158,6 +161,19 @@ export class TagTimes {
     this.stopped = true
     clearTimeout(this.retryTimer)
     if (this.unsent.size > 0) await this.flush().catch(() => undefined)
+  }
+
+  private merge(tags: readonly string[], at: number, lazy: boolean, unknownToo: boolean): void {
+    const now = Date.now()
+    for (const tag of tags) {
+      const time = this.known.get(tag)
+      if (time) {
+        if (lazy) time.soft = Math.max(time.soft, at)
+        else time.hard = Math.max(time.hard, at)
+      } else if (unknownToo || this.fetching.has(tag)) {
+        this.remember(tag, { hard: lazy ? 0 : at, soft: lazy ? at : 0, complete: false, learnedAt: now })
+      }
+    }
   }
 
   private isTrusted(tag: string, now: number): boolean {
