@@ -14,6 +14,17 @@ export function escapeGlob(literal: string): string {
   return literal.replace(GLOB_SPECIAL, '\\$&')
 }
 
+/**
+ * Builds a glob from a template: the template's own text is the pattern, and every interpolated
+ * value is escaped, so user input can only ever match itself.
+ * @example cache.deleteMatching(glob`session:${userId}:*`) // userId '*' deletes nobody else's sessions
+ */
+export function glob(template: TemplateStringsArray, ...values: ReadonlyArray<string | number>): string {
+  let pattern = template[0] ?? ''
+  for (const [i, value] of values.entries()) pattern += escapeGlob(String(value)) + (template[i + 1] ?? '')
+  return pattern
+}
+
 /** True when the pattern has no unescaped glob characters, i.e. matches exactly one key. */
 export function isLiteralGlob(pattern: string): boolean {
   for (let i = 0; i < pattern.length; i++) {

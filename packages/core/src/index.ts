@@ -50,6 +50,6 @@ export {
   StoreFailureError,
   ValueTooLargeError,
 } from './errors.js'
-export { escapeGlob, globPrefix, globToRegExp, isLiteralGlob } from './glob.js'
+export { escapeGlob, glob, globPrefix, globToRegExp, isLiteralGlob } from './glob.js'
 export type { DistributedLock, Store, StoreWrite } from './store.js'
 export { isInvalidatedByTags, type TagIndex } from './tag_index.js'

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { escapeGlob, globPrefix, globToRegExp, isLiteralGlob } from '../src/index.js'
+import { escapeGlob, glob, globPrefix, globToRegExp, isLiteralGlob } from '../src/index.js'
 
 const matches = (pattern: string, key: string) => globToRegExp(pattern).test(key)
 
@@ -49,5 +49,15 @@ describe('Redis globs', () => {
     expect(globPrefix('*')).toBe('')
     expect(isLiteralGlob('user:*')).toBe(false)
     expect(isLiteralGlob('user:\\*')).toBe(true)
+  })
+})
+
+describe('glob`...`', () => {
+  it('keeps the template as the pattern and escapes every value', () => {
+    expect(glob`session:${'a*'}:*`).toBe('session:a\\*:*')
+    expect(glob`user:${42}:[ab]`).toBe('user:42:[ab]')
+    const pattern = glob`session:${'*'}:*`
+    expect(globToRegExp(pattern).test('session:*:1')).toBe(true)
+    expect(globToRegExp(pattern).test('session:bob:1')).toBe(false)
   })
 })

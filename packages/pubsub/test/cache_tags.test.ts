@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type CacheEntry, type CacheEventMap, createCache } from '@cachekit/core'
+import { type CacheEntry, type CacheEventMap, createCache, glob } from '@cachekit/core'
 import { memoryStore } from '@cachekit/memory'
 import { type ConnectionOptions, createRedis, redisStore, redisTagIndex } from '@cachekit/redis'
 import { requireTopology } from '@cachekit/redis-harness'
@@ -128,6 +128,16 @@ describe.each(topologies)('tags and dependencies on Redis (%s)', (_name, connect
     })
     expect(calls).toBe(2)
     await Promise.all([a.close(), b.close()])
+  })
+
+  it("a user's glob characters never widen a pattern delete", async () => {
+    const prefix = `glob:${randomUUID()}`
+    const cache = instance(prefix)
+    await cache.setMany(['alice', 'bob', '*'].map((user) => ({ key: `session:${user}:1`, value: user })))
+    expect(await cache.deleteMatching(glob`session:${'*'}:*`)).toBe(1)
+    expect(await cache.getMany(['session:alice:1', 'session:bob:1'])).toEqual(['alice', 'bob'])
+    expect(await cache.deleteMatching(glob`session:${'al?ce'}:*`)).toBe(0)
+    await cache.close()
   })
 
   it('namespace("a*").clear() never touches namespace "ab"', async () => {
