@@ -293,6 +293,14 @@ describe('tags', () => {
       expect(await cache.getOrSet('k', () => 'new', { tags: ['t'] })).toBe('new')
     })
 
+    it('lazy on an entry kept forever is a miss, not a value served stale forever', async () => {
+      const { instance } = world()
+      const { cache } = instance()
+      await cache.set('k', 'old', { tags: ['t'], ttl: Number.POSITIVE_INFINITY })
+      await cache.invalidateTags(['t'], { strategy: 'lazy' })
+      expect(await cache.getOrSet('k', () => 'new', { tags: ['t'] })).toBe('new')
+    })
+
     it('lazy reaches other processes, and grace counts from the invalidation', async () => {
       const { instance } = world()
       const a = instance()

@@ -393,11 +393,6 @@ export class CacheCore {
     if (this.events.has('tags:invalidate')) this.events.emit('tags:invalidate', { tags: [...tags], strategy })
   }
 
-  /** Resolves when no background tag clean-up is running. */
-  cleanupIdle(): Promise<void> {
-    return this.sweeper?.idle() ?? Promise.resolve()
-  }
-
   async writeL1(storeKey: string, entry: CacheEntry): Promise<void> {
     if (!this.l1) return
     // Rounded down, never up: the L1 copy must be gone by `hardExpiresAt`, which `readL1Fresh` relies on.
@@ -615,7 +610,8 @@ function markStale(entry: CacheEntry, invalidatedAt: number): CacheEntry {
   // A time a little ahead of this clock (another host's, or a write clock's sub-millisecond step)
   // still means the invalidation happened: it takes effect now.
   const since = Math.min(invalidatedAt, Date.now())
-  const grace = entry.hardExpiresAt - entry.expiresAt
+  // An entry kept forever has no grace to speak of (Infinity - Infinity): it is simply gone.
+  const grace = Number.isFinite(entry.expiresAt) ? entry.hardExpiresAt - entry.expiresAt : 0
   const stale: CacheEntry = {
     value: entry.value,
     createdAt: entry.createdAt,
