@@ -106,7 +106,7 @@ export class Cache {
     }
     const readStartedAt = this.core.epochs.now()
     const hits = await remote.getMany(missing.map((i) => storeKeys[i]!))
-    await this.core.resolveTagsOf(hits.map((hit) => hit?.entry))
+    await this.core.tagTimes?.resolveFor(hits.map((hit) => hit?.entry))
     const now = Date.now()
     const copies: Array<Promise<void>> = []
     for (const [j, hit] of hits.entries()) {

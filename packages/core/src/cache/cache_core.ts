@@ -14,7 +14,7 @@ import { RemoteTier } from './remote_tier.js'
 import { SingleFlight } from './single_flight.js'
 import { dependencyTag, scopeTags } from './tag_names.js'
 import { TagSweeper } from './tag_sweeper.js'
-import { TAGS_INVALID, TAGS_UNKNOWN, TAGS_VALID, TagTimes } from './tag_times.js'
+import { TAGS_INVALID, TAGS_VALID, TagTimes } from './tag_times.js'
 import { resolveTtlMs } from './ttl_policy.js'
 
 /**
@@ -209,18 +209,6 @@ export class CacheCore {
     if (verdict !== TAGS_INVALID) return markStale(entry, verdict)
     if (this.tagTimes) this.dropInvalidated(storeKey, tier)
     return undefined
-  }
-
-  /** Reads the tag times the entries need but this process does not know, in one index call. */
-  async resolveTagsOf(entries: ReadonlyArray<CacheEntry | undefined>): Promise<void> {
-    const tagTimes = this.tagTimes
-    if (!tagTimes) return
-    const unknown: string[] = []
-    for (const entry of entries) {
-      if (entry && entry.tags.length !== 0 && tagTimes.check(entry) === TAGS_UNKNOWN)
-        unknown.push(...entry.tags)
-    }
-    if (unknown.length > 0) await tagTimes.resolve(unknown)
   }
 
   /** True for an entry `judgeTags` made stale: `getOrSet` serves it while one refresh runs. */

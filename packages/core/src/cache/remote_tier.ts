@@ -6,6 +6,7 @@ import type { DistributedLock, Store, StoreWrite } from '../store.js'
 import type { CacheEvents, CacheOperation, CacheTier } from './cache_events.js'
 import type { StatsCounters } from './cache_stats.js'
 import { CircuitBreaker } from './circuit_breaker.js'
+import { inBatches } from './in_batches.js'
 import { DeadlineTracker, withTimeout } from './with_timeout.js'
 
 /** An entry read from the remote tier, or from the fallback while the remote tier is skipped. */
@@ -198,18 +199,11 @@ export class RemoteTier {
     const store = this.breaker.isOpen ? this.options.fallback : this.options.store
     if (!store) return 0
     let deleted = 0
-    let batch: string[] = []
-    const step = async () => {
-      deleted += await store.delete(batch)
-      await onDeleted?.(batch)
-      batch = []
-    }
     try {
-      for await (const key of store.scan(pattern)) {
-        batch.push(key)
-        if (batch.length >= DELETE_BATCH) await step()
+      for await (const batch of inBatches(store.scan(pattern), DELETE_BATCH)) {
+        deleted += await store.delete(batch)
+        await onDeleted?.(batch)
       }
-      if (batch.length > 0) await step()
     } catch (error) {
       this.fail('deleteMatching', error)
     }
@@ -225,24 +219,17 @@ export class RemoteTier {
     let removed = 0
     let scanned = 0
     if (this.breaker.isOpen) return { removed, scanned }
-    let batch: string[] = []
-    const step = async () => {
-      const values = await this.call('sweep', undefined, store.getMany(batch))
-      const headers = values.map((bytes) => (bytes === undefined ? undefined : headerOrUndefined(bytes)))
-      const verdicts = await plan.isDead(headers)
-      const dead = batch.filter((_, i) => verdicts[i])
-      scanned += batch.length
-      if (dead.length > 0) removed += await this.call('sweep', undefined, store.delete(dead))
-      batch = []
-      await plan.pause()
-    }
     try {
-      for await (const key of store.scan(pattern)) {
+      for await (const batch of inBatches(store.scan(pattern), plan.batchSize)) {
         if (plan.stopped() || this.breaker.isOpen) break
-        batch.push(key)
-        if (batch.length >= plan.batchSize) await step()
+        const values = await this.call('sweep', undefined, store.getMany(batch))
+        const headers = values.map((bytes) => (bytes === undefined ? undefined : headerOrUndefined(bytes)))
+        const verdicts = await plan.isDead(headers)
+        const dead = batch.filter((_, i) => verdicts[i])
+        scanned += batch.length
+        if (dead.length > 0) removed += await this.call('sweep', undefined, store.delete(dead))
+        await plan.pause()
       }
-      if (batch.length > 0 && !plan.stopped()) await step()
     } catch (error) {
       this.fail('sweep', error)
     }

@@ -2,8 +2,9 @@ import type { CacheEntry } from '../entry.js'
 import type { EntryHeader } from '../entry_frame.js'
 import type { Store } from '../store.js'
 import type { CacheEvents } from './cache_events.js'
+import { inBatches } from './in_batches.js'
 import type { RemoteTier } from './remote_tier.js'
-import { TAGS_INVALID, TAGS_UNKNOWN, type TagTimes } from './tag_times.js'
+import { TAGS_INVALID, type TagTimes } from './tag_times.js'
 
 export interface TagSweeperOptions {
   l1: Store<CacheEntry> | undefined
@@ -94,8 +95,8 @@ export class TagSweeper {
     let removed = 0
     let scanned = 0
     if (!l1) return { removed, scanned }
-    let batch: string[] = []
-    const step = async () => {
+    for await (const batch of inBatches(l1.scan(this.options.pattern), batchSize)) {
+      if (this.stopped) break
       const entries = await l1.getMany(batch)
       const dead = batch.filter((_, i) => {
         const entry = entries[i]
@@ -104,26 +105,14 @@ export class TagSweeper {
       })
       scanned += batch.length
       if (dead.length > 0) removed += await l1.delete(dead)
-      batch = []
       await this.pause()
     }
-    for await (const key of l1.scan(this.options.pattern)) {
-      if (this.stopped) break
-      batch.push(key)
-      if (batch.length >= batchSize) await step()
-    }
-    if (batch.length > 0 && !this.stopped) await step()
     return { removed, scanned }
   }
 
   private async deadOnes(headers: ReadonlyArray<EntryHeader | undefined>): Promise<boolean[]> {
     const { tagTimes } = this.options
-    const unknown: string[] = []
-    for (const header of headers) {
-      if (header && header.tags.length > 0 && tagTimes.check(header) === TAGS_UNKNOWN)
-        unknown.push(...header.tags)
-    }
-    if (unknown.length > 0) await tagTimes.resolve(unknown)
+    await tagTimes.resolveFor(headers)
     return headers.map(
       (header) => header !== undefined && header.tags.length > 0 && tagTimes.check(header) === TAGS_INVALID,
     )

@@ -113,6 +113,17 @@ export class TagTimes {
     if (waits.length > 0) await Promise.all(waits)
   }
 
+  /** `resolve` for every tag the entries need and this process does not know: one index call. */
+  async resolveFor(
+    entries: ReadonlyArray<Pick<EntryHeader, 'createdAt' | 'tags'> | undefined>,
+  ): Promise<void> {
+    const unknown: string[] = []
+    for (const entry of entries) {
+      if (entry && entry.tags.length !== 0 && this.check(entry) === TAGS_UNKNOWN) unknown.push(...entry.tags)
+    }
+    if (unknown.length > 0) await this.resolve(unknown)
+  }
+
   /** Records an invalidation made here, before the index has it. */
   learn(tags: readonly string[], at: number, lazy: boolean): void {
     this.merge(tags, at, lazy, true)
