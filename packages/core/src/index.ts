@@ -24,7 +24,7 @@ export type {
 } from './cache/cache_options.js'
 export type { CacheStats, TierStats } from './cache/cache_stats.js'
 export { createCache } from './cache/create_cache.js'
-export type { Codec } from './codec.js'
+export type { Codec, CodecContext } from './codec.js'
 export { type Duration, type DurationUnit, parseDuration, parseOptionalDuration } from './duration.js'
 export {
   type CacheEntry,
