@@ -4,17 +4,21 @@ import { CodecDecodeError, InvalidOptionError } from './errors.js'
 
 /**
  * The byte layout of an entry in a remote store. The timing and tags sit in a fixed little-endian
- * frame in front of the codec's bytes, so a reader checks freshness and tags (and answers `has`)
- * without decoding the value:
+ * frame in front of the codec's bytes, so the tag sweeper judges entries without decoding them:
  *
  * ```
  * 0      1        2            10           18               26          28
- * | 0xCE | ver=1  | createdAt  | expiresAt  | hardExpiresAt  | tagCount  | (u16 len + utf8 tag)* | value bytes
+ * | 0xCE | ver=2  | createdAt  | expiresAt  | hardExpiresAt  | tagCount  | (u16 len + utf8 tag)* | value bytes
  *                  f64 LE       f64 LE       f64 LE           u16 LE
  * ```
+ *
+ * The frame and the store key are the codec's additional data (`CodecContext`): covered by its
+ * checksum, and with encryption by the AES-GCM tag. A flipped bit in the frame (a longer life,
+ * other tags) or a value copied under another key fails to decode instead of reading as a hit.
+ * Version 1 frames (before that binding) read as `E_CODEC_DECODE`, a miss.
  */
 const MAGIC = 0xce
-const VERSION = 1
+const VERSION = 2
 const FIXED_BYTES = 28
 const MAX_TAGS = 0xffff
 const MAX_TAG_BYTES = 0xffff
@@ -22,19 +26,30 @@ const MAX_TAG_BYTES = 0xffff
 /** An entry's frame without its value. */
 export type EntryHeader = Omit<CacheEntry, 'value'>
 
-/** Frames an entry: its timing and tags, then the codec's bytes of its value. */
-export function encodeEntry(entry: CacheEntry, codec: Codec): Uint8Array {
-  const valueBytes = codec.encode(entry.value)
+/**
+ * Frames an entry stored under `storeKey`: its timing and tags, then the codec's bytes of its
+ * value, bound to both.
+ */
+export function encodeEntry(entry: CacheEntry, codec: Codec, storeKey: string): Uint8Array {
   const tagBytes = entry.tags.map((tag) => Buffer.from(tag, 'utf8'))
   if (tagBytes.length > MAX_TAGS)
     throw new InvalidOptionError(`[cachekit/core] an entry has at most ${MAX_TAGS} tags`)
-  let size = FIXED_BYTES + valueBytes.byteLength
+  let headerSize = FIXED_BYTES
   for (const tag of tagBytes) {
     if (tag.byteLength > MAX_TAG_BYTES)
       throw new InvalidOptionError('[cachekit/core] a tag is at most 65535 bytes')
-    size += 2 + tag.byteLength
+    headerSize += 2 + tag.byteLength
   }
-  const frame = Buffer.allocUnsafe(size)
+  const header = Buffer.allocUnsafe(headerSize)
+  writeHeader(header, entry, tagBytes)
+  const valueBytes = codec.encode(entry.value, { additionalData: [Buffer.from(storeKey, 'utf8'), header] })
+  const frame = Buffer.allocUnsafe(headerSize + valueBytes.byteLength)
+  frame.set(header, 0)
+  frame.set(valueBytes, headerSize)
+  return frame
+}
+
+function writeHeader(frame: Buffer, entry: CacheEntry, tagBytes: readonly Buffer[]): void {
   frame[0] = MAGIC
   frame[1] = VERSION
   frame.writeDoubleLE(entry.createdAt, 2)
@@ -47,19 +62,20 @@ export function encodeEntry(entry: CacheEntry, codec: Codec): Uint8Array {
     frame.set(tag, offset + 2)
     offset += 2 + tag.byteLength
   }
-  frame.set(valueBytes, offset)
-  return frame
 }
 
 /**
- * Reads a framed entry back.
- * @throws CodecDecodeError when the frame or the value bytes are not valid.
+ * Reads back a framed entry stored under `storeKey`.
+ * @throws CodecDecodeError when the frame or the value bytes are not valid, or were written for
+ * another key.
  */
-export function decodeEntry<T = unknown>(bytes: Uint8Array, codec: Codec): CacheEntry<T> {
+export function decodeEntry<T = unknown>(bytes: Uint8Array, codec: Codec, storeKey: string): CacheEntry<T> {
   const { header, valueOffset } = readFrame(bytes)
   let value: unknown
   try {
-    value = codec.decode(bytes.subarray(valueOffset))
+    value = codec.decode(bytes.subarray(valueOffset), {
+      additionalData: [Buffer.from(storeKey, 'utf8'), bytes.subarray(0, valueOffset)],
+    })
   } catch (error) {
     if (error instanceof CodecDecodeError) throw error
     throw new CodecDecodeError(`[cachekit/core] the value of an entry did not decode with ${codec.name}`, {
@@ -78,7 +94,9 @@ export function decodeEntry<T = unknown>(bytes: Uint8Array, codec: Codec): Cache
 }
 
 /**
- * Reads only the timing and tags of a framed entry.
+ * Reads only the timing and tags of a framed entry, unchecked: the checksum covering them is the
+ * codec's, so only `decodeEntry` can tell a flipped bit. Good for judging what to sweep (a wrong
+ * answer costs a miss or a later sweep), never for answering a read.
  * @throws CodecDecodeError when the frame is not valid.
  */
 export function decodeEntryHeader(bytes: Uint8Array): EntryHeader {

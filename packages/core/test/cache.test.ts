@@ -40,9 +40,9 @@ describe('Cache', () => {
       const { cache, l1, l2 } = setup()
       const user = { id: 1, name: 'Ada' }
       await cache.set('user:1', user, { ttl: '1m' })
-      expect(l1.getSync!('app:user:1')?.value).toBe(user)
-      const bytes = await l2.get('app:user:1')
-      expect(decodeEntry(bytes!, jsonTestCodec()).value).toEqual(user)
+      expect(l1.getSync!('app::user:1')?.value).toBe(user)
+      const bytes = await l2.get('app::user:1')
+      expect(decodeEntry(bytes!, jsonTestCodec(), 'app::user:1').value).toEqual(user)
       expect(await cache.get('user:1')).toBe(user)
       expect(await cache.has('user:1')).toBe(true)
       expect(await cache.has('user:2')).toBe(false)
@@ -53,7 +53,7 @@ describe('Cache', () => {
       await cache.set('k', { n: 1 })
       await l1.clear()
       expect(await cache.get('k')).toEqual({ n: 1 })
-      expect(l1.getSync!('app:k')?.value).toEqual({ n: 1 })
+      expect(l1.getSync!('app::k')?.value).toEqual({ n: 1 })
       expect(cache.stats().tiers.l2.hits).toBe(1)
     })
 
@@ -91,7 +91,7 @@ describe('Cache', () => {
       expect(await cache.delete('a')).toBe(false)
       expect(await cache.deleteMany(['b', 'c', 'zzz'])).toBe(2)
       expect(l1.keys()).toEqual([])
-      expect(await l2.getMany(['app:a', 'app:b', 'app:c'])).toEqual([undefined, undefined, undefined])
+      expect(await l2.getMany(['app::a', 'app::b', 'app::c'])).toEqual([undefined, undefined, undefined])
     })
 
     it('works with L1 only and with L2 only', async () => {
@@ -139,24 +139,24 @@ describe('Cache', () => {
       })
       await cache.set('a', 'short')
       await cache.set('b', 'long')
-      expect(l1.getSync!('app:a')!.expiresAt - l1.getSync!('app:a')!.createdAt).toBe(30)
-      expect(l1.getSync!('app:b')!.expiresAt - l1.getSync!('app:b')!.createdAt).toBe(3_600_000)
+      expect(l1.getSync!('app::a')!.expiresAt - l1.getSync!('app::a')!.createdAt).toBe(30)
+      expect(l1.getSync!('app::b')!.expiresAt - l1.getSync!('app::b')!.createdAt).toBe(3_600_000)
     })
 
     it('defaults to one hour, and Infinity keeps a value forever', async () => {
       const { cache, l1 } = setup()
       await cache.set('default', 1)
       await cache.set('forever', 2, { ttl: Number.POSITIVE_INFINITY })
-      const entry = l1.getSync!('app:default')!
+      const entry = l1.getSync!('app::default')!
       expect(entry.expiresAt - entry.createdAt).toBe(3_600_000)
-      expect(l1.getSync!('app:forever')!.expiresAt).toBe(Number.POSITIVE_INFINITY)
+      expect(l1.getSync!('app::forever')!.expiresAt).toBe(Number.POSITIVE_INFINITY)
     })
 
     it('caps the life of L1 copies with l1MaxTtl', async () => {
       const { cache, l1 } = setup({ l1MaxTtl: 30 })
       await cache.set('k', 'v', { ttl: '1h' })
       await sleep(50)
-      expect(l1.getSync!('app:k')).toBeUndefined()
+      expect(l1.getSync!('app::k')).toBeUndefined()
       expect(await cache.get('k')).toBe('v')
     })
 
@@ -170,10 +170,10 @@ describe('Cache', () => {
       const { cache, l1 } = setup()
       const permissions = cache.profile('permissions', { ttl: '5m' })
       await permissions.set('perm:1', ['read'])
-      const entry = l1.getSync!('app:perm:1')!
+      const entry = l1.getSync!('app::perm:1')!
       expect(entry.expiresAt - entry.createdAt).toBe(300_000)
       await cache.profile('permissions').set('perm:2', ['write'])
-      expect(l1.getSync!('app:perm:2')!.expiresAt - l1.getSync!('app:perm:2')!.createdAt).toBe(300_000)
+      expect(l1.getSync!('app::perm:2')!.expiresAt - l1.getSync!('app::perm:2')!.createdAt).toBe(300_000)
       expect(() => cache.profile('unknown')).toThrow(InvalidOptionError)
     })
   })
@@ -222,7 +222,7 @@ describe('Cache', () => {
         context.setTtl('2s')
         return 'abc'
       })
-      const entry = l1.getSync!('app:token')!
+      const entry = l1.getSync!('app::token')!
       expect(entry.expiresAt - entry.createdAt).toBe(2_000)
     })
 
@@ -267,7 +267,7 @@ describe('Cache', () => {
     it('escapes hash tags and separators in names', async () => {
       const { cache, l2 } = setup()
       await cache.namespace('{tenant}:1%').set('k', 1)
-      expect(l2.keys()).toEqual(['app:%7Btenant%7D%3A1%25:k'])
+      expect(l2.keys()).toEqual(['app:%7Btenant%7D%3A1%25::k'])
     })
 
     it('deletes by pattern inside its namespace only, without widening on glob characters in the name', async () => {
@@ -305,11 +305,11 @@ describe('Cache', () => {
   describe('failures', () => {
     it('reads undecodable bytes in L2 as a miss and emits E_CODEC_DECODE', async () => {
       const { cache, l2, errors } = setup()
-      l2.poke('app:corrupt', new TextEncoder().encode('garbage that is not a cachekit entry'))
+      l2.poke('app::corrupt', new TextEncoder().encode('garbage that is not a cachekit entry'))
       expect(await cache.get('corrupt')).toBeUndefined()
       expect(await cache.has('corrupt')).toBe(false)
       expect(errors.map((event) => event.error.code)).toEqual(['E_CODEC_DECODE', 'E_CODEC_DECODE'])
-      expect(errors[0]!.key).toBe('app:corrupt')
+      expect(errors[0]!.key).toBe('app::corrupt')
       expect(await cache.getOrSet('corrupt', () => 'rebuilt')).toBe('rebuilt')
       expect(cache.stats().errors).toBe(3)
     })
@@ -341,7 +341,7 @@ describe('Cache', () => {
       await cache.set('stale-in-l2', 'during outage')
       expect(await cache.get('c')).toBeUndefined()
       expect(l2.calls - callsWhileOpen).toBeLessThanOrEqual(1) // at most a probe, never a caller
-      expect(await fallback.get('app:stale-in-l2')).toBeDefined()
+      expect(await fallback.get('app::stale-in-l2')).toBeDefined()
 
       l2.failing = false
       const deadline = Date.now() + 2_000
@@ -349,10 +349,10 @@ describe('Cache', () => {
       expect(cache.stats().usingFallback).toBe(false)
       expect(transitions).toEqual(['open', 'close'])
       // The key written during the outage lost its old L2 copy instead of keeping it.
-      expect(await l2.get('app:stale-in-l2')).toBeUndefined()
+      expect(await l2.get('app::stale-in-l2')).toBeUndefined()
       expect(fallback.keys()).toEqual([])
       await cache.set('after', 'recovered')
-      expect(await l2.get('app:after')).toBeDefined()
+      expect(await l2.get('app::after')).toBeDefined()
     })
 
     it('times out a remote tier that does not answer', async () => {

@@ -188,7 +188,7 @@ describe('distributed single flight', () => {
     const l2 = new MapStore<Uint8Array>({ name: 'l2', kind: 'remote' })
     const { cache } = setup({ lock: 'distributed', lockTtl: 100 }, { l2 })
     // A process that took the lock and crashed: its lock only expires.
-    expect(await l2.lock.acquire('app:k\u0000lock', 100)).toBeDefined()
+    expect(await l2.lock.acquire('app:%lock:k', 100)).toBeDefined()
     const started = Date.now()
     expect(await cache.getOrSet('k', () => 'taken over')).toBe('taken over')
     expect(Date.now() - started).toBeGreaterThanOrEqual(90)
@@ -199,7 +199,7 @@ describe('distributed single flight', () => {
     const { cache } = setup({ lock: 'distributed', grace: '1m' }, { l2 })
     await cache.set('k', 'old', { ttl: 10 })
     await sleep(20)
-    await l2.lock.acquire('app:k\u0000lock', 5_000)
+    await l2.lock.acquire('app:%lock:k', 5_000)
     let calls = 0
     expect(await cache.getOrSet('k', () => ++calls)).toBe('old')
     expect(calls).toBe(0)
@@ -228,7 +228,7 @@ describe('L1 synchronisation over the bus', () => {
     await Promise.all([a.cache.ready(), b.cache.ready()])
     await a.cache.set('k', 'v1')
     expect(await b.cache.get('k')).toBe('v1')
-    expect(b.l1.getSync!('app:k')?.value).toBe('v1')
+    expect(b.l1.getSync!('app::k')?.value).toBe('v1')
 
     await a.cache.set('k', 'v2')
     expect(await until(async () => (await b.cache.get('k')) === 'v2')).toBe(true)
@@ -247,21 +247,21 @@ describe('L1 synchronisation over the bus', () => {
     await a.cache.set('user:1', 'u')
     await b.cache.get('user:1')
     await a.cache.deleteMatching('user:*')
-    expect(await until(() => b.l1.getSync!('app:user:1') === undefined)).toBe(true)
+    expect(await until(() => b.l1.getSync!('app::user:1') === undefined)).toBe(true)
 
     await a.cache.set('z', 'z')
     await b.cache.get('z')
     await a.cache.clear()
-    expect(await until(() => b.l1.getSync!('app:z') === undefined)).toBe(true)
+    expect(await until(() => b.l1.getSync!('app::z') === undefined)).toBe(true)
   })
 
   it('clears its L1 when the bus may have lost messages', async () => {
     const { a, b, busB } = pair()
     await a.cache.set('k', 'v')
     await b.cache.get('k')
-    expect(b.l1.getSync!('app:k')).toBeDefined()
+    expect(b.l1.getSync!('app::k')).toBeDefined()
     busB.loseConnection()
-    expect(await until(() => b.l1.getSync!('app:k') === undefined)).toBe(true)
+    expect(await until(() => b.l1.getSync!('app::k') === undefined)).toBe(true)
   })
 
   it('does not copy into L1 a value read from L2 before a write of the same key', async () => {
@@ -280,7 +280,7 @@ describe('L1 synchronisation over the bus', () => {
     await a.cache.set('k', 'v2')
     expect(await reading).toBe('v1')
     await sleep(10)
-    expect(b.l1.getSync!('app:k')).toBeUndefined()
+    expect(b.l1.getSync!('app::k')).toBeUndefined()
     b.l2.get = slowGet
     expect(await b.cache.get('k')).toBe('v2')
   })
@@ -292,11 +292,11 @@ describe('L1 synchronisation over the bus', () => {
     await cache.ready()
     await cache.set('a', 1)
     await cache.set('b', 2)
-    bus.reportTrackedWrites(['app:a', 'other-app:a'])
-    expect(l1.getSync!('app:a')).toBeUndefined()
-    expect(l1.getSync!('app:b')).toBeDefined()
+    bus.reportTrackedWrites(['app::a', 'other-app:a'])
+    expect(l1.getSync!('app::a')).toBeUndefined()
+    expect(l1.getSync!('app::b')).toBeDefined()
     bus.reportTrackedWrites(null)
-    expect(await until(() => l1.getSync!('app:b') === undefined)).toBe(true)
+    expect(await until(() => l1.getSync!('app::b') === undefined)).toBe(true)
   })
 
   it('refuses tracking without a bus that can track', () => {

@@ -59,8 +59,8 @@ describe('entry frame', () => {
     fc.assert(
       fc.property(arbitraryEntry, ({ value, createdAt, ttl, grace, tags }) => {
         const entry = createEntry(value, { now: createdAt, ttlMs: ttl, graceMs: grace, tags })
-        const bytes = encodeEntry(entry, jsonText)
-        const decoded = decodeEntry(bytes, jsonText)
+        const bytes = encodeEntry(entry, jsonText, 'k')
+        const decoded = decodeEntry(bytes, jsonText, 'k')
         expect(decoded).toEqual({ ...entry, value: JSON.parse(JSON.stringify(value)) })
         const { value: _value, ...header } = entry
         expect(decodeEntryHeader(bytes)).toEqual({ ...header, tags: [...header.tags] })
@@ -70,17 +70,17 @@ describe('entry frame', () => {
 
   it('rejects truncated frames and foreign bytes with E_CODEC_DECODE', () => {
     const entry: CacheEntry = createEntry({ a: 1 }, { now: 5, ttlMs: 10, tags: ['t1', 'tag-two'] })
-    const bytes = encodeEntry(entry, jsonText)
+    const bytes = encodeEntry(entry, jsonText, 'k')
     for (let length = 0; length < 28 + 2 + 2 + 2 + 7; length++) {
       expect(() => decodeEntryHeader(bytes.subarray(0, length))).toThrow(CodecDecodeError)
     }
-    expect(() => decodeEntry(new TextEncoder().encode('{"plain":"json"}'), jsonText)).toThrow(
+    expect(() => decodeEntry(new TextEncoder().encode('{"plain":"json"}'), jsonText, 'k')).toThrow(
       CodecDecodeError,
     )
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (garbage) => {
         try {
-          decodeEntry(garbage, jsonText)
+          decodeEntry(garbage, jsonText, 'k')
         } catch (error) {
           expect(error).toBeInstanceOf(CodecDecodeError)
         }
@@ -89,9 +89,9 @@ describe('entry frame', () => {
   })
 
   it('wraps a value that does not decode into E_CODEC_DECODE', () => {
-    const bytes = encodeEntry(createEntry('x', { now: 1 }), jsonText)
+    const bytes = encodeEntry(createEntry('x', { now: 1 }), jsonText, 'k')
     const corrupted = Uint8Array.from(bytes)
     corrupted[corrupted.length - 1] = 0x7b // the value's closing quote becomes '{'
-    expect(() => decodeEntry(corrupted, jsonText)).toThrow(CodecDecodeError)
+    expect(() => decodeEntry(corrupted, jsonText, 'k')).toThrow(CodecDecodeError)
   })
 })

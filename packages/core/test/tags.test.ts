@@ -66,8 +66,8 @@ describe('tags', () => {
       expect(await cache.has('o:1')).toBe(true)
       // The read dropped the invalidated copies physically too.
       await sleep(5)
-      expect(l1.getSync!('app:p:1')).toBeUndefined()
-      expect(await l2.get('app:p:1')).toBeUndefined()
+      expect(l1.getSync!('app::p:1')).toBeUndefined()
+      expect(await l2.get('app::p:1')).toBeUndefined()
     })
 
     it('has() is false after a tag delete even when only L2 holds the entry (bentocache #64)', async () => {
@@ -229,7 +229,7 @@ describe('tags', () => {
       await a.cache.set('k', 'v', { tags: ['t'] })
       expect(await b.cache.get('k')).toBe('v')
       // A message B never hears: the index has the invalidation, B's memory does not.
-      await tagIndex.invalidate(['app:t'], Date.now() + 1)
+      await tagIndex.invalidate(['app::t'], Date.now() + 1)
       const bus = (b.cache as unknown as { core: { sync: { options: { bus: { loseConnection(): void } } } } })
         .core.sync.options.bus
       bus.loseConnection()
@@ -332,7 +332,7 @@ describe('tags', () => {
       await cache.invalidateTags(['t'], { strategy: 'ttl' })
       expect(await cache.get('k')).toBe('v')
       expect(tagIndex.calls.invalidate).toBe(before)
-      expect(events).toEqual([{ tags: ['app:t'], strategy: 'ttl' }])
+      expect(events).toEqual([{ tags: ['app::t'], strategy: 'ttl' }])
     })
   })
 
@@ -444,8 +444,8 @@ describe('tags', () => {
       const report = await done
       expect(report.removed).toBe(60) // 30 from L1, 30 from L2
       expect(report.scanned).toBe(70)
-      expect(await l2.get('app:t:3')).toBeUndefined()
-      expect(l1.getSync!('app:t:3')).toBeUndefined()
+      expect(await l2.get('app::t:3')).toBeUndefined()
+      expect(l1.getSync!('app::t:3')).toBeUndefined()
       expect(await cache.get('keep:4')).toBe(4)
     })
 
@@ -464,7 +464,7 @@ describe('tags', () => {
 
       tagIndex.failing = false
       await sleep(400)
-      expect(tagIndex.timeOf('app:t')).toBeGreaterThan(0)
+      expect(tagIndex.timeOf('app::t')).toBeGreaterThan(0)
     })
   })
 })

@@ -1,6 +1,6 @@
 import type { CacheEntry } from '../entry.js'
 import { InvalidOptionError } from '../errors.js'
-import type { CacheCore } from './cache_core.js'
+import type { CacheCore, Found } from './cache_core.js'
 import type { CacheEventName, CacheListener } from './cache_events.js'
 import type {
   Factory,
@@ -44,37 +44,35 @@ export class Cache {
   }
 
   private async getRemote<T>(storeKey: string): Promise<T | undefined> {
-    // Without L1 the remote read is all of `find`; calling it directly saves an async frame per read.
-    const found = this.core.l1 ? await this.core.find(storeKey) : await this.core.remote?.get(storeKey)
-    const entry =
-      !this.core.l1 && found && found.entry.tags.length !== 0
-        ? await this.core.judgeTags(found.entry, storeKey, found.tier)
-        : found?.entry
-    if (found && entry && Date.now() < entry.expiresAt) {
+    const found = await this.findFresh(storeKey)
+    if (found) {
       this.core.countHit(storeKey, found.tier)
-      return entry.value as T
+      return found.entry.value as T
     }
     this.core.countMisses([storeKey])
     return undefined
   }
 
   /**
-   * True when a fresh value is cached under `key`, exactly when `get` would return it (tags and
-   * their invalidations included); the value is not decoded.
+   * True exactly when `get` would return a value: fresh, its tags standing, and its bytes decoding
+   * (so a value that would read as a miss is not reported as present). It reads and decodes the
+   * value from L2 like `get`, and counts neither a hit nor a miss.
    */
   async has(key: string): Promise<boolean> {
     const storeKey = this.space.root + key
     if (this.core.readL1Fresh(storeKey, false) !== undefined) return true
-    const remote = this.core.remote
-    if (!remote) {
-      const found = await this.core.find(storeKey)
-      return found !== undefined && Date.now() < found.entry.expiresAt
-    }
-    const header = await remote.getHeader(storeKey)
-    if (header === undefined || Date.now() >= header.expiresAt) return false
-    if (header.tags.length === 0) return true
-    const judged = await this.core.judgeTags(header as CacheEntry, storeKey, 'l2')
-    return judged !== undefined && Date.now() < judged.expiresAt
+    return (await this.findFresh(storeKey)) !== undefined
+  }
+
+  /** The fresh entry of any tier past the L1 fast path, tags judged; counts nothing. */
+  private async findFresh(storeKey: string): Promise<Found | undefined> {
+    // Without L1 the remote read is all of `find`; calling it directly saves an async frame per read.
+    const found = this.core.l1 ? await this.core.find(storeKey) : await this.core.remote?.get(storeKey)
+    const entry =
+      !this.core.l1 && found && found.entry.tags.length !== 0
+        ? await this.core.judgeTags(found.entry, storeKey, found.tier)
+        : found?.entry
+    return found && entry && Date.now() < entry.expiresAt ? { entry, tier: found.tier } : undefined
   }
 
   /** Values for several keys, in order; one round trip to L2 for all L1 misses. */
@@ -228,7 +226,7 @@ export class Cache {
   /** Deletes every key of this cache or namespace, and nothing outside it. */
   async clear(): Promise<void> {
     this.core.assertOpen()
-    await this.core.clear(this.space.root)
+    await this.core.clear(this.space.path)
   }
 
   /** A view whose keys live under `name`, isolated from every other namespace (tenant, user, region). */

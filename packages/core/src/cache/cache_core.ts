@@ -9,13 +9,14 @@ import { StatsCounters } from './cache_stats.js'
 import { writeClock } from './clock.js'
 import { GraceBackoff } from './grace_backoff.js'
 import { InvalidationEpochs } from './invalidation_epochs.js'
+import { internalKey } from './key_space.js'
 import { type L1Message, L1Sync } from './l1_sync.js'
 import { RemoteTier } from './remote_tier.js'
 import { SingleFlight } from './single_flight.js'
 import { dependencyTag, scopeTags } from './tag_names.js'
 import { TagSweeper } from './tag_sweeper.js'
 import { TAGS_INVALID, TAGS_VALID, TagTimes } from './tag_times.js'
-import { resolveTtlMs } from './ttl_policy.js'
+import { checkTtl, resolveTtlMs } from './ttl_policy.js'
 
 /**
  * Most keys an entry may depend on, directly or through its dependencies (which also bounds a chain
@@ -65,7 +66,8 @@ export class CacheCore {
   readonly l1: Store<CacheEntry> | undefined
   readonly remote: RemoteTier | undefined
   readonly sync: L1Sync | undefined
-  readonly root: string
+  /** The literal start of every store key of this cache, its namespaces included. */
+  readonly path: string
   readonly l1MaxTtlMs: number | undefined
   readonly defaults: ResolvedDefaults
   readonly throwErrors: boolean
@@ -79,13 +81,16 @@ export class CacheCore {
   readonly tagTimes: TagTimes | undefined
   readonly trackDependencies: boolean
   private readonly tagIndex: CacheOptions['tagIndex']
+  private readonly bus: CacheOptions['bus']
+  /** A fallback store with no L2 in front of it is never used, but it was given, so it is closed. */
+  private readonly unusedFallback: CacheOptions['fallback']
   private readonly sweeper: TagSweeper | undefined
   private invalidatedRemoteKeys: string[] | undefined
   closed = false
   private readonly started: Promise<void>
 
-  constructor(options: CacheOptions, root: string) {
-    this.root = root
+  constructor(options: CacheOptions, path: string) {
+    this.path = path
     this.l1 = options.l1
     this.l1MaxTtlMs = parseOptionalDuration(options.l1MaxTtl)
     this.throwErrors = options.throwErrors ?? false
@@ -96,6 +101,8 @@ export class CacheCore {
       throw new InvalidOptionError('[cachekit/core] a cache needs at least one tier: pass `l1`, `l2` or both')
     }
     this.tagIndex = options.tagIndex
+    this.bus = options.bus
+    this.unusedFallback = options.l2 ? undefined : options.fallback
     this.trackDependencies = options.trackDependencies ?? false
     if (this.trackDependencies && !options.tagIndex) {
       throw new InvalidOptionError('[cachekit/core] `trackDependencies` needs a `tagIndex`')
@@ -114,9 +121,9 @@ export class CacheCore {
       options.bus &&
       new L1Sync({
         bus: options.bus,
-        channel: `cachekit:l1:${root}`,
+        channel: `cachekit:l1:${path}`,
         l1: this.l1,
-        root,
+        root: path,
         epochs: this.epochs,
         events: this.events,
         stats: this.stats,
@@ -445,7 +452,19 @@ export class CacheCore {
     await this.sweeper?.stop()
     await this.tagTimes?.stop()
     await this.sync?.stop()
-    await Promise.all([this.l1?.close(), this.remote?.close(), this.tagIndex?.close?.()])
+    // Every part the cache was given is closed, and closing one never stops the others: each
+    // decides for itself (`closeClient`) whether the connection it was handed goes with it.
+    const closing = await Promise.allSettled([
+      this.l1?.close(),
+      this.remote?.close(),
+      this.tagIndex?.close?.(),
+      this.bus?.close(),
+      this.unusedFallback?.close(),
+    ])
+    const failures = closing.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []))
+    if (failures.length === 1) throw failures[0]
+    if (failures.length > 1)
+      throw new AggregateError(failures, '[cachekit/core] parts of the cache failed to close')
   }
 
   /**
@@ -456,7 +475,7 @@ export class CacheCore {
   private encodeFor(write: PendingWrite, operation: CacheOperation): Uint8Array | undefined | null {
     if (!this.remote) return undefined
     try {
-      return this.remote.encode(write.entry)
+      return this.remote.encode(write.storeKey, write.entry)
     } catch (error) {
       void this.l1?.delete([write.storeKey]).catch(() => undefined)
       void this.remote.delete([write.storeKey])
@@ -497,7 +516,7 @@ export class CacheCore {
       l1: this.l1,
       remote: this.remote,
       tagTimes,
-      pattern: `${escapeGlob(this.root)}*`,
+      pattern: `${escapeGlob(this.path)}*`,
       batchSize,
       pauseMs: parseDuration(cleanup?.pause ?? '10ms'),
       events: this.events,
@@ -523,7 +542,7 @@ export class CacheCore {
       timeoutMs: parseDuration(options.l2Timeout ?? '1s'),
       failureThreshold,
       probeIntervalMs: parseDuration(options.breaker?.probeInterval ?? '500ms'),
-      probeKey: `${this.root}\u0000probe`,
+      probeKey: internalKey(this.path, 'probe'),
       maxOutageKeys: options.maxOutageKeys ?? 100_000,
       throwErrors: this.throwErrors,
       events: this.events,
@@ -533,6 +552,13 @@ export class CacheCore {
 }
 
 function resolveDefaults(options: CacheOptions): ResolvedDefaults {
+  checkTtl(options.ttl)
+  if (
+    options.maxOutageKeys !== undefined &&
+    !(Number.isSafeInteger(options.maxOutageKeys) && options.maxOutageKeys >= 0)
+  ) {
+    throw new InvalidOptionError('[cachekit/core] maxOutageKeys must be a non-negative integer')
+  }
   const hardMs = parseOptionalDuration(options.timeouts?.hard)
   const refreshAhead = options.refreshAhead === false ? undefined : options.refreshAhead
   return {
@@ -540,7 +566,7 @@ function resolveDefaults(options: CacheOptions): ResolvedDefaults {
     graceMs: parseGrace(options.grace),
     softMs: parseOptionalDuration(options.timeouts?.soft),
     hardMs,
-    lock: options.lock ?? 'local',
+    lock: checkLock(options.lock) ?? 'local',
     lockTtlMs: parseDuration(options.lockTtl ?? hardMs ?? '10s'),
     refreshAhead: checkRefreshAhead(refreshAhead),
   }
@@ -548,6 +574,12 @@ function resolveDefaults(options: CacheOptions): ResolvedDefaults {
 
 export function parseGrace(grace: GetOrSetOptions['grace']): number {
   return grace === undefined || grace === false ? 0 : parseDuration(grace)
+}
+
+/** @throws InvalidOptionError for a lock other than `local` or `distributed`. */
+export function checkLock(lock: GetOrSetOptions['lock']): GetOrSetOptions['lock'] {
+  if (lock === undefined || lock === 'local' || lock === 'distributed') return lock
+  throw new InvalidOptionError(`[cachekit/core] lock must be 'local' or 'distributed', got ${String(lock)}`)
 }
 
 export function checkRefreshAhead(fraction: number | undefined): number | undefined {

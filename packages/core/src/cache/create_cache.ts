@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../errors.js'
 import { Cache } from './cache.js'
 import { CacheCore } from './cache_core.js'
 import type { CacheOptions } from './cache_options.js'
@@ -6,6 +7,7 @@ import { KeySpace } from './key_space.js'
 /**
  * Creates a cache.
  *
+ * @throws InvalidOptionError, InvalidDurationError for invalid options.
  * @example
  * const cache = createCache({
  *   prefix: 'shop',
@@ -17,7 +19,13 @@ import { KeySpace } from './key_space.js'
  * const user = await cache.getOrSet(`user:${id}`, () => db.users.find(id))
  */
 export function createCache(options: CacheOptions): Cache {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('[cachekit/core] createCache needs an options object')
+  }
+  if (options.prefix !== undefined && typeof options.prefix !== 'string') {
+    throw new InvalidOptionError('[cachekit/core] prefix must be a string')
+  }
   const space = KeySpace.forPrefix(options.prefix ?? 'cachekit')
-  const core = new CacheCore(options, space.root)
+  const core = new CacheCore(options, space.path)
   return new Cache(core, space, {})
 }

@@ -1,12 +1,15 @@
 import type { Duration } from '../duration.js'
 import { parseOptionalDuration } from '../duration.js'
 import type { CacheEntry } from '../entry.js'
-import { CacheError, FactoryError } from '../errors.js'
+import { CacheError, FactoryError, InvalidOptionError } from '../errors.js'
 import type { CacheCore, Found } from './cache_core.js'
-import { checkRefreshAhead } from './cache_core.js'
+import { checkLock, checkRefreshAhead, parseGrace } from './cache_core.js'
 import type { Factory, FactoryContext, GetOrSetOptions } from './cache_options.js'
 import { writeClock } from './clock.js'
 import { awaitFactory, type FactoryTimeouts, SERVE_STALE } from './factory_timeouts.js'
+import { internalKey } from './key_space.js'
+import { checkTagsOption } from './tag_names.js'
+import { checkTtl } from './ttl_policy.js'
 
 /** One `getOrSet` call's settings, after the call's options were laid over the defaults. */
 export interface LoadSettings<T> {
@@ -28,7 +31,22 @@ const MAX_POLL_MS = 200
 export class Loader {
   constructor(private readonly core: CacheCore) {}
 
+  /**
+   * Checks a call's options and lays them over the defaults. Everything a write would check later
+   * is checked here, so a bad option rejects the call before the factory runs instead of leaving
+   * its value silently uncached.
+   * @throws InvalidOptionError, InvalidDurationError
+   */
   settings<T>(options: GetOrSetOptions<T>): LoadSettings<T> {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionError('[cachekit/core] options must be an object')
+    }
+    checkTtl(options.ttl)
+    if (options.grace !== undefined) parseGrace(options.grace)
+    checkTagsOption(options.tags)
+    if (options.dependsOn !== undefined && !Array.isArray(options.dependsOn)) {
+      throw new InvalidOptionError('[cachekit/core] dependsOn must be an array of keys')
+    }
     const defaults = this.core.defaults
     const refreshAhead =
       options.refreshAhead === false ? undefined : (options.refreshAhead ?? defaults.refreshAhead)
@@ -38,7 +56,7 @@ export class Loader {
         softMs: parseOptionalDuration(options.timeouts?.soft) ?? defaults.softMs,
         hardMs: parseOptionalDuration(options.timeouts?.hard) ?? defaults.hardMs,
       },
-      lock: options.lock ?? defaults.lock,
+      lock: checkLock(options.lock) ?? defaults.lock,
       refreshAhead: checkRefreshAhead(refreshAhead),
     }
   }
@@ -179,7 +197,8 @@ export class Loader {
     settings: LoadSettings<T>,
     stale: Found | undefined,
   ): Promise<T> {
-    const lockKey = `${storeKey}\u0000lock`
+    // Beside the entry, under a name no entry can have (see `internalKey`).
+    const lockKey = internalKey(this.root(storeKey, key).slice(0, -1), 'lock', key)
     const lockTtlMs = this.core.defaults.lockTtlMs
     const deadline = Date.now() + (settings.timeouts.hardMs ?? lockTtlMs * 2)
     // A call is one miss or one hit, however many rounds it waits.

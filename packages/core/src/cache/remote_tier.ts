@@ -75,9 +75,9 @@ export class RemoteTier {
     return this.breaker.isOpen
   }
 
-  /** Frames and encodes an entry; throws the codec's typed error for values it refuses. */
-  encode(entry: CacheEntry): Uint8Array {
-    return encodeEntry(entry, this.codec)
+  /** Frames and encodes an entry for `key`; throws the codec's typed error for values it refuses. */
+  encode(key: string, entry: CacheEntry): Uint8Array {
+    return encodeEntry(entry, this.codec, key)
   }
 
   async get(key: string): Promise<RemoteHit | undefined> {
@@ -92,19 +92,6 @@ export class RemoteTier {
     if (bytes === undefined) return undefined
     const entry = this.decode(bytes, key)
     return entry && { entry, tier: 'l2' }
-  }
-
-  /** Reads only an entry's timing and tags, for `has`: the value is not decoded. */
-  async getHeader(key: string): Promise<Omit<CacheEntry, 'value'> | undefined> {
-    if (this.breaker.isOpen) return (await this.fallbackGet(key))?.entry
-    try {
-      const bytes = await this.call('has', key, this.options.store.get(key))
-      return bytes && decodeEntryHeader(bytes)
-    } catch (error) {
-      if (error instanceof CodecDecodeError) return this.reportDecodeFailure(error, key)
-      this.fail('has', error, key)
-      return (await this.fallbackGet(key))?.entry
-    }
   }
 
   async getMany(keys: readonly string[]): Promise<Array<RemoteHit | undefined>> {
@@ -250,7 +237,7 @@ export class RemoteTier {
 
   private decode(bytes: Uint8Array, key: string): CacheEntry | undefined {
     try {
-      return decodeEntry(bytes, this.codec)
+      return decodeEntry(bytes, this.codec, key)
     } catch (error) {
       // Not deleted: a newer version of cachekit may have written a frame this one cannot read,
       // and deleting it would break that instance during a rolling deploy. It reads as a miss.

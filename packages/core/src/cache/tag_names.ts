@@ -37,3 +37,17 @@ export function scopeTags(root: string, tags: readonly string[]): string[] {
   }
   return scoped
 }
+
+/** Checks the shape of a `tags` option: an array of tags (checked in full by `scopeTags`) or a function. */
+export function checkTagsOption(tags: unknown): void {
+  if (tags === undefined || typeof tags === 'function') return
+  if (!Array.isArray(tags))
+    throw new InvalidOptionError('[cachekit/core] tags must be an array of strings or a function')
+  for (const tag of tags) {
+    if (typeof tag !== 'string' || tag === '' || tag.includes(RESERVED)) {
+      throw new InvalidOptionError(
+        `[cachekit/core] a tag must be a non-empty string without NUL, got ${String(tag)}`,
+      )
+    }
+  }
+}
