@@ -84,8 +84,8 @@ describe.each(topologies)('tags and dependencies on Redis (%s)', (_name, connect
     await cache.invalidateTags(['old'])
     const report = await done
     expect(report.removed).toBeGreaterThanOrEqual(250)
-    expect(await keysMatching(raw, `${prefix}:old:*`)).toEqual([])
-    expect(await keysMatching(raw, `${prefix}:new:*`)).toHaveLength(50)
+    expect(await keysMatching(raw, `${prefix}::old:*`)).toEqual([])
+    expect(await keysMatching(raw, `${prefix}::new:*`)).toHaveLength(50)
     await cache.close()
   })
 

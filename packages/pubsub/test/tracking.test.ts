@@ -37,14 +37,14 @@ describe('Redis client-side tracking', () => {
     await cache.ready()
     await cache.set('own', 'mine')
     await cache.set('k', 'v1')
-    expect(l1.getSync(`${prefix}:k`)).toBeDefined()
+    expect(l1.getSync(`${prefix}::k`)).toBeDefined()
 
-    execFileSync('redis-cli', ['-u', url, 'DEL', `${prefix}:k`])
-    await waitFor('the L1 copy of k to go', () => l1.getSync(`${prefix}:k`) === undefined, 3_000)
+    execFileSync('redis-cli', ['-u', url, 'DEL', `${prefix}::k`])
+    await waitFor('the L1 copy of k to go', () => l1.getSync(`${prefix}::k`) === undefined, 3_000)
     expect(await cache.get('k')).toBeUndefined()
 
     await sleep(100)
-    expect(l1.getSync(`${prefix}:own`)?.value).toBe('mine') // NOLOOP: our own write is not reported back
+    expect(l1.getSync(`${prefix}::own`)?.value).toBe('mine') // NOLOOP: our own write is not reported back
   })
 
   it('does not watch keys outside its prefix', async () => {
@@ -52,9 +52,9 @@ describe('Redis client-side tracking', () => {
     const { cache, l1 } = trackedCache(prefix)
     await cache.ready()
     await cache.set('k', 'v')
-    await raw.set(`other:${prefix}:k`, 'x')
+    await raw.set(`other:${prefix}::k`, 'x')
     await sleep(100)
-    expect(l1.getSync(`${prefix}:k`)).toBeDefined()
+    expect(l1.getSync(`${prefix}::k`)).toBeDefined()
   })
 
   it('clears L1 when the tracking connection drops, and tracks again after it reconnects', async () => {
@@ -69,14 +69,14 @@ describe('Redis client-side tracking', () => {
     expect(trackingConnection).toBeDefined()
     const id = /id=(\d+)/.exec(trackingConnection!)![1]!
     await raw.client('KILL', 'ID', id)
-    await waitFor('L1 to be cleared', () => l1.getSync(`${prefix}:a`) === undefined, 3_000)
+    await waitFor('L1 to be cleared', () => l1.getSync(`${prefix}::a`) === undefined, 3_000)
 
     await cache.set('b', 2)
     await waitFor('tracking to be back', async () => {
       await cache.set('probe', Date.now())
-      await raw.set(`${prefix}:probe`, 'external')
+      await raw.set(`${prefix}::probe`, 'external')
       await sleep(20)
-      return l1.getSync(`${prefix}:probe`) === undefined
+      return l1.getSync(`${prefix}::probe`) === undefined
     })
   })
 

@@ -34,14 +34,14 @@ describe('Cache on Redis', () => {
     const { cache, prefix } = cacheOn(createRedis(standalone.url))
     const otherView = createCache({ prefix, l2: redisStore({ client: createRedis(standalone.url) }) })
     await cache.set('user:1', { id: 1, tags: new Set(['a']), at: new Date(0) }, { ttl: '1m' })
-    const bytes = await raw.getBuffer(`${prefix}:user:1`)
-    expect(decodeEntry(bytes!, defaultCodec()).value).toEqual({
+    const bytes = await raw.getBuffer(`${prefix}::user:1`)
+    expect(decodeEntry(bytes!, defaultCodec(), `${prefix}::user:1`).value).toEqual({
       id: 1,
       tags: new Set(['a']),
       at: new Date(0),
     })
     expect(await otherView.get('user:1')).toEqual({ id: 1, tags: new Set(['a']), at: new Date(0) })
-    const ttl = await raw.pttl(`${prefix}:user:1`)
+    const ttl = await raw.pttl(`${prefix}::user:1`)
     expect(ttl).toBeGreaterThan(50_000)
     expect(ttl).toBeLessThanOrEqual(60_000)
     await Promise.all([cache.close(), otherView.close()])
@@ -49,13 +49,13 @@ describe('Cache on Redis', () => {
 
   it('reads garbage bytes in Redis as a miss and emits E_CODEC_DECODE', async () => {
     const { cache, prefix, errors } = cacheOn(createRedis(standalone.url))
-    await raw.set(`${prefix}:corrupt`, Buffer.from([0xce, 0x01, 0xff, 0x00, 0x13, 0x37]))
-    await raw.set(`${prefix}:foreign`, 'written by some other program')
+    await raw.set(`${prefix}::corrupt`, Buffer.from([0xce, 0x01, 0xff, 0x00, 0x13, 0x37]))
+    await raw.set(`${prefix}::foreign`, 'written by some other program')
     expect(await cache.get('corrupt')).toBeUndefined()
     expect(await cache.get('foreign')).toBeUndefined()
     expect(errors.map(({ error, key }) => [error.code, key])).toEqual([
-      ['E_CODEC_DECODE', `${prefix}:corrupt`],
-      ['E_CODEC_DECODE', `${prefix}:foreign`],
+      ['E_CODEC_DECODE', `${prefix}::corrupt`],
+      ['E_CODEC_DECODE', `${prefix}::foreign`],
     ])
     expect(await cache.getOrSet('corrupt', () => 'rebuilt')).toBe('rebuilt')
     await cache.close()

@@ -95,10 +95,10 @@ describe('Redis dies and comes back', () => {
 
     await cache.set('written-after-recovery', { fine: true }, { ttl: '1m' })
     const raw = new Redis(server.url)
-    const bytes = await raw.getBuffer(`${prefix}:written-after-recovery`)
+    const bytes = await raw.getBuffer(`${prefix}::written-after-recovery`)
     await raw.quit()
     expect(bytes).not.toBeNull()
-    expect(decodeEntry(bytes!, defaultCodec()).value).toEqual({ fine: true })
+    expect(decodeEntry(bytes!, defaultCodec(), `${prefix}::written-after-recovery`).value).toEqual({ fine: true })
     await cache.close()
   }, 30_000)
 })

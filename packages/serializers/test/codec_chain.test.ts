@@ -136,7 +136,7 @@ describe('cross-chain decoding', () => {
   it('sits inside a core entry frame', () => {
     const codec = defaultCodec()
     const entry = createEntry(value, { now: 1_000, ttlMs: 5_000, tags: ['users'] })
-    const decoded = decodeEntry(encodeEntry(entry, codec), codec)
+    const decoded = decodeEntry(encodeEntry(entry, codec, 'k'), codec, 'k')
     expect(decoded).toStrictEqual(entry)
   })
 })

@@ -46,7 +46,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     case 'delete':
       return cache.delete(request.key)
     case 'inL1':
-      return l1.getSync(`${config.prefix}:${request.key}`) !== undefined
+      return l1.getSync(`${config.prefix}::${request.key}`) !== undefined
     case 'stats':
       return cache.stats()
     case 'close':
