@@ -98,7 +98,9 @@ describe('Redis dies and comes back', () => {
     const bytes = await raw.getBuffer(`${prefix}::written-after-recovery`)
     await raw.quit()
     expect(bytes).not.toBeNull()
-    expect(decodeEntry(bytes!, defaultCodec(), `${prefix}::written-after-recovery`).value).toEqual({ fine: true })
+    expect(decodeEntry(bytes!, defaultCodec(), `${prefix}::written-after-recovery`).value).toEqual({
+      fine: true,
+    })
     await cache.close()
   }, 30_000)
 })
