@@ -189,7 +189,7 @@ const CACHEKIT: TagLibrary = {
     }
     return written
   },
-  redisKey: (key) => `ck:${key}`,
+  redisKey: (key) => `ck::${key}`,
 }
 
 const BENTOCACHE: TagLibrary = {
