@@ -125,12 +125,14 @@ describe('getOrSet does not wait on the L2 write', () => {
   it('a failed background write is reported, never thrown, even with throwErrors', async () => {
     const { cache, l2, errors } = setup({ throwErrors: true, l2Timeout: 50 })
     let value: unknown
-    await cache.getOrSet('k', () => {
-      l2.failing = true // the read passed; the write fails
-      return 'v'
-    }).then((v) => {
-      value = v
-    })
+    await cache
+      .getOrSet('k', () => {
+        l2.failing = true // the read passed; the write fails
+        return 'v'
+      })
+      .then((v) => {
+        value = v
+      })
     expect(value).toBe('v')
     expect(await until(() => errors.length === 1)).toBe(true)
     expect(errors[0]).toMatchObject({ operation: 'set', error: { code: 'E_STORE_FAILURE' } })
@@ -177,9 +179,12 @@ describe('a hung remote costs one timeout', () => {
 
   it('a timeout says why the store could not answer when the store knows', async () => {
     const l2 = new MapStore<Uint8Array>({ name: 'l2', kind: 'remote' })
-    const cause = Object.assign(new Error('[test] cannot reach 127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1'), {
-      code: 'ECONNREFUSED',
-    })
+    const cause = Object.assign(
+      new Error('[test] cannot reach 127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1'),
+      {
+        code: 'ECONNREFUSED',
+      },
+    )
     const unreachable = Object.assign(Object.create(l2) as MapStore<Uint8Array>, {
       get: () => new Promise<undefined>(() => undefined),
       connectionError: () => cause,

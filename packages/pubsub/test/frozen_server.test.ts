@@ -71,7 +71,7 @@ describe('a frozen Redis (SIGSTOP) under the bus', () => {
     for (const [call, ms] of Object.entries(elapsed)) expect(ms, call).toBeLessThan(L2_TIMEOUT + SLACK)
 
     // The announcement of the write left after it and reaches B once Redis runs again.
-    await waitFor("B to drop its L1 copy of k", async () => (await b.l1.get(`${prefix}:k`)) === undefined)
+    await waitFor('B to drop its L1 copy of k', async () => (await b.l1.get(`${prefix}:k`)) === undefined)
     await Promise.all([a.cache.close(), b.cache.close()])
   })
 })

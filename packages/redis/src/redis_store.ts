@@ -104,7 +104,11 @@ class RedisBinaryStore implements RedisStore {
     // Errors are translated once per batch, not per call: the hot path gains no promise.
     this.reads = new ReadBatcher((redisKeys) =>
       this.fetch(redisKeys).catch((error: unknown) => {
-        throw this.translate(error, 'get', redisKeys.length === 1 ? this.unprefixed(redisKeys[0]!) : undefined)
+        throw this.translate(
+          error,
+          'get',
+          redisKeys.length === 1 ? this.unprefixed(redisKeys[0]!) : undefined,
+        )
       }),
     )
   }

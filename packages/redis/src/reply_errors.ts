@@ -51,7 +51,8 @@ export function replyOnly(error: Error): Error {
   const reply = new Error(error.message)
   reply.name = error.name
   const command = (error as { command?: { name?: unknown } }).command?.name
-  if (typeof command === 'string') Object.defineProperty(reply, 'command', { value: command, enumerable: true })
+  if (typeof command === 'string')
+    Object.defineProperty(reply, 'command', { value: command, enumerable: true })
   return reply
 }
 

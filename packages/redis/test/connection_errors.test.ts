@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { inspect } from 'node:util'
 import { type CacheError, type CacheEventMap, createCache } from '@cachekit/core'
-import { type PortReservation, type RedisServerHandle, reservePort, startStandalone } from '@cachekit/redis-harness'
+import {
+  type PortReservation,
+  type RedisServerHandle,
+  reservePort,
+  startStandalone,
+} from '@cachekit/redis-harness'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRedis, RedisConnectionError, redisStore } from '../src/index.js'
 
@@ -66,7 +71,10 @@ describe('errors say what happened', () => {
     expect(error.message).toContain(`did not answer get`)
     expect(error.message).toContain('ECONNREFUSED')
     expect(error.message).toContain(`127.0.0.1:${nothing.port}`)
-    const connection = findCause(error, (cause) => cause instanceof RedisConnectionError) as RedisConnectionError
+    const connection = findCause(
+      error,
+      (cause) => cause instanceof RedisConnectionError,
+    ) as RedisConnectionError
     expect(connection).toMatchObject({ reason: 'ECONNREFUSED', address: `127.0.0.1:${nothing.port}` })
     expect((connection.cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED')
   })

@@ -75,7 +75,9 @@ describe('Redis out of memory (maxmemory 2mb, noeviction)', () => {
     expect(await cache.get('victim')).toBe('old') // now in L1 too
 
     await cache.set('victim', 'new')
-    expect(errors.map(({ error, operation }) => [error.code, operation])).toEqual([['E_STORE_REFUSED', 'set']])
+    expect(errors.map(({ error, operation }) => [error.code, operation])).toEqual([
+      ['E_STORE_REFUSED', 'set'],
+    ])
     expect((errors[0]!.error.cause as Error).message).toMatch(/^OOM command not allowed/)
     // Neither the refused value (L1 had it for a moment) nor the old one (DEL works under OOM).
     expect(await cache.get('victim')).toBeUndefined()

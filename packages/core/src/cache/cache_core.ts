@@ -332,7 +332,14 @@ export class CacheCore {
       changedAt !== undefined
         ? this.tagTimes!.invalidate(storeKeys.map(dependencyTag), changedAt, false)
         : Promise.resolve(false)
-    const landed = this.finishWrite(storeKeys, remote, local, indexed, changedAt, fill ? undefined : startedAt)
+    const landed = this.finishWrite(
+      storeKeys,
+      remote,
+      local,
+      indexed,
+      changedAt,
+      fill ? undefined : startedAt,
+    )
     return { local, landed }
   }
 

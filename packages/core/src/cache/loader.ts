@@ -139,7 +139,8 @@ export class Loader {
         // dependency was invalidated must not outlive that invalidation.
         const startedAt = writeClock()
         const value = await factory(context)
-        if (!context.skipped) landed = (await this.cache(key, storeKey, value, context, options, startedAt))?.landed
+        if (!context.skipped)
+          landed = (await this.cache(key, storeKey, value, context, options, startedAt))?.landed
         return value
       } finally {
         if (onStored) {

@@ -179,7 +179,7 @@ export class RemoteTier {
     if (!this.breaker.isOpen) {
       try {
         await this.call('set', key, this.options.store.set(key, bytes, ttlMs))
-        this.refused.forget([key])
+        if (this.refused.active) this.refused.forget([key])
         return WRITTEN
       } catch (caught) {
         if (isWriteRefusal(caught)) return this.refuseWrite('set', [key], caught)
@@ -207,7 +207,7 @@ export class RemoteTier {
       }))
       try {
         await this.call('setMany', undefined, this.options.store.setMany(storeWrites))
-        this.refused.forget(keysOf(writes))
+        if (this.refused.active) this.refused.forget(keysOf(writes))
         return WRITTEN
       } catch (caught) {
         // Some writes of the batch may have landed: all are treated as refused, which at worst turns
@@ -230,7 +230,7 @@ export class RemoteTier {
       const key = keys.length === 1 ? keys[0] : undefined
       try {
         const count = await this.call('delete', key, this.options.store.delete(keys))
-        this.refused.forget(keys)
+        if (this.refused.active) this.refused.forget(keys)
         return count
       } catch (error) {
         if (isRefusal(error)) {
@@ -373,9 +373,11 @@ export class RemoteTier {
         )
       }
       for (const prefix of prefixes) {
-        await store.clear(prefix).catch((error: unknown) =>
-          this.hideOnRefusal(error, () => this.refused.markPattern(`${escapeGlob(prefix)}*`, writeClock())),
-        )
+        await store
+          .clear(prefix)
+          .catch((error: unknown) =>
+            this.hideOnRefusal(error, () => this.refused.markPattern(`${escapeGlob(prefix)}*`, writeClock())),
+          )
       }
       for (const key of keys) this.outageKeys.delete(key)
       for (const prefix of prefixes) this.outagePrefixes.delete(prefix)
