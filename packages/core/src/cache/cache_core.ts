@@ -277,14 +277,9 @@ export class CacheCore {
     return { ...entry, tags: [...tags] }
   }
 
-  /**
-   * Writes entries to every tier, then announces them. Cache failures are reported, not thrown.
-   * `fill` marks a write of what a factory produced on a miss: with dependencies tracked, only other
-   * writes (`set`, `setMany`) count as a change of the key that invalidates its dependents, since a
-   * fill follows an expiry, which does not invalidate them either.
-   */
-  async write(writes: readonly PendingWrite[], operation: CacheOperation, fill = false): Promise<void> {
-    await this.startWrite(writes, operation, fill).landed
+  /** Writes entries to every tier, then announces them. Cache failures are reported, not thrown. */
+  async write(writes: readonly PendingWrite[], operation: CacheOperation): Promise<void> {
+    await this.startWrite(writes, operation, false).landed
   }
 
   /**
@@ -305,6 +300,9 @@ export class CacheCore {
    * Starts a write on every tier: `local` settles when L1 has it, `landed` when L2 does and the change
    * was announced (rejecting only with `throwErrors`). L2 is called first and synchronously, which is
    * what keeps this process's writes and deletes of one key in order in L2.
+   * `fill` marks a write of what a factory produced on a miss: with dependencies tracked, only other
+   * writes (`set`, `setMany`) count as a change of the key that invalidates its dependents, since a
+   * fill follows an expiry, which does not invalidate them either.
    */
   private startWrite(
     writes: readonly PendingWrite[],
