@@ -15,6 +15,7 @@ export type CacheErrorCode =
   | 'E_VALUE_TOO_LARGE'
   | 'E_STORE_CLOSED'
   | 'E_STORE_FAILURE'
+  | 'E_STORE_REFUSED'
   | 'E_FACTORY_ERROR'
   | 'E_FACTORY_HARD_TIMEOUT'
   | 'E_BUS_FAILURE'
@@ -119,6 +120,27 @@ export class StoreFailureError extends CacheError {
     const reason = options.cause instanceof Error ? `: ${options.cause.message}` : ''
     super('E_STORE_FAILURE', `[cachekit] ${operation} on store "${store}" failed${reason}`, options)
     this.store = store
+  }
+}
+
+/**
+ * The store's server is up and answered, but declined the operation: out of memory under
+ * `maxmemory-policy noeviction`, a read-only replica, a script or permission error. Unlike a
+ * `StoreFailureError` it says nothing about the server's health, so the cache never opens its circuit
+ * breaker for it: reads keep going to the store, and a refused write is not cached (nor its old copy
+ * served). `cause` is the server's reply.
+ */
+export class StoreRefusedError extends CacheError {
+  /** Name of the store that refused, e.g. `redis`. */
+  readonly store: string
+  /** What was refused, e.g. `set`. */
+  readonly operation: string
+
+  constructor(store: string, operation: string, options: CacheErrorOptions = {}) {
+    const reason = options.cause instanceof Error ? `: ${options.cause.message}` : ''
+    super('E_STORE_REFUSED', `[cachekit] store "${store}" refused ${operation}${reason}`, options)
+    this.store = store
+    this.operation = operation
   }
 }
 

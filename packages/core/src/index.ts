@@ -48,6 +48,7 @@ export {
   InvalidOptionError,
   StoreClosedError,
   StoreFailureError,
+  StoreRefusedError,
   ValueTooLargeError,
 } from './errors.js'
 export { escapeGlob, glob, globPrefix, globToRegExp, isLiteralGlob } from './glob.js'

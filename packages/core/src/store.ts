@@ -6,6 +6,10 @@ import type { Codec } from './codec.js'
  *
  * A local store (memory) holds decoded entries, so an L1 hit costs no decode. A remote store
  * (Redis) holds bytes; the cache frames and encodes entries before they reach it.
+ *
+ * A remote store rejects with `StoreRefusedError` (`E_STORE_REFUSED`) when its server answered but
+ * declined (out of memory, read-only, a script error), and with anything else when the server could
+ * not be reached or did not answer. The cache opens its circuit breaker only for the latter.
  */
 export interface Store<V = Uint8Array> {
   /** A short name used in errors, events and metrics, e.g. `memory` or `redis`. */
@@ -50,6 +54,14 @@ export interface Store<V = Uint8Array> {
    * microtask; callers fall back to `get` when it is absent.
    */
   getSync?(key: string): V | undefined
+
+  /**
+   * Optional, remote stores: why the store cannot reach its server right now (a refused connection,
+   * a host that does not resolve, failed authentication), or `undefined` while it is connected. The
+   * cache attaches it to its own timeouts, so the error says what happened and not only that nothing
+   * answered. Must not carry secrets (passwords).
+   */
+  connectionError?(): Error | undefined
 }
 
 /** One write of `Store.setMany`. */

@@ -101,8 +101,9 @@ describe('the subscriber connection drops and comes back', () => {
     expect(losses[1]).toEqual({ reason: 'disconnected', phase: 'restored' })
     await deliveredAgain(sender, 'early', early)
     await deliveredAgain(sender, 'late', late)
-    // The failed publish used seq 2; the drop reset the receiver's tracking, so it is not also a gap.
-    expect(early.messages[1]).toMatchObject({ seq: 3 })
+    // The failed publish used seq 2, and a retry of deliveredAgain sent before the subscription
+    // came back may have used 3; the drop reset the receiver's tracking, so neither is also a gap.
+    expect(early.messages[1]!.seq).toBeGreaterThanOrEqual(3)
     expect(losses).toHaveLength(2)
   })
 

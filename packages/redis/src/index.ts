@@ -10,7 +10,7 @@ export type {
 } from './connection_options.js'
 export { createRedis, parseRedisUrl, reconnectDelay } from './create_redis.js'
 export { connectionFromEnv, hasRedisEnv, type RedisEnvironment } from './env.js'
-export { RedisConfigError } from './errors.js'
+export { RedisConfigError, RedisConnectionError } from './errors.js'
 export { redisLock } from './redis_lock.js'
 export { type RedisStore, type RedisStoreOptions, redisStore } from './redis_store.js'
 export { type RedisTagIndex, type RedisTagIndexOptions, redisTagIndex } from './redis_tag_index.js'

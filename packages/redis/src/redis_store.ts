@@ -11,9 +11,11 @@ import {
 } from '@cachekit/core'
 import { defaultCodec } from '@cachekit/serializers'
 import type { Cluster, Redis } from 'ioredis'
+import { ConnectionWatch } from './connection_watch.js'
 import { quitClient } from './quit_client.js'
 import { ReadBatcher } from './read_batcher.js'
 import { redisLock } from './redis_lock.js'
+import { translateRedisError } from './reply_errors.js'
 import { groupByNode, groupBySlot, isCluster } from './slot_groups.js'
 
 /** Options of `redisStore`. */
@@ -54,6 +56,11 @@ const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024
  * Creates the Redis store: binary values (Buffer APIs), PX expiries, batches grouped by hash slot
  * (one round trip per node on a Cluster), and SCAN + UNLINK in batches on every master. Never KEYS.
  *
+ * Errors: an error reply that means "the server is up and said no" (OOM, READONLY, a script error,
+ * WRONGTYPE, NOPERM, ...) rejects with `StoreRefusedError` (`E_STORE_REFUSED`), which the cache never
+ * counts as an outage; while the client is not connected, failures carry the connection's own error
+ * (`RedisConnectionError`: ECONNREFUSED, ENOTFOUND, WRONGPASS, with host and port) as their cause.
+ *
  * @example
  * const store = redisStore({ client: createRedis(process.env.REDIS_URL) })
  */
@@ -76,6 +83,7 @@ class RedisBinaryStore implements RedisStore {
   private readonly cluster: boolean
   private readonly coalesceGets: boolean
   private readonly reads: ReadBatcher
+  private readonly connection: ConnectionWatch
   private closed = false
   private wasReady = false
   private firstConnect: Promise<void> | undefined
@@ -92,19 +100,41 @@ class RedisBinaryStore implements RedisStore {
     this.cluster = isCluster(options.client)
     this.lock = redisLock(options.client, this.prefix)
     this.coalesceGets = options.coalesceGets ?? true
-    this.reads = new ReadBatcher((keys) => this.fetch(keys))
+    this.connection = new ConnectionWatch(options.client)
+    // Errors are translated once per batch, not per call: the hot path gains no promise.
+    this.reads = new ReadBatcher((redisKeys) =>
+      this.fetch(redisKeys).catch((error: unknown) => {
+        throw this.translate(
+          error,
+          'get',
+          redisKeys.length === 1 ? this.unprefixed(redisKeys[0]!) : undefined,
+        )
+      }),
+    )
+  }
+
+  connectionError(): Error | undefined {
+    return this.connection.error
   }
 
   get(key: string): Promise<Uint8Array | undefined> {
     if (!this.wasReady || this.closed) return this.ready().then(() => this.get(key))
-    if (!this.coalesceGets) return this.client.getBuffer(this.prefix + key).then(orUndefined)
+    if (!this.coalesceGets) {
+      return this.client.getBuffer(this.prefix + key).then(orUndefined, (error: unknown) => {
+        throw this.translate(error, 'get', key)
+      })
+    }
     return this.reads.get(this.prefix + key)
   }
 
   async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
     await this.ready()
     if (keys.length === 0) return []
-    return this.fetch(keys.map((key) => this.prefix + key))
+    try {
+      return await this.fetch(keys.map((key) => this.prefix + key))
+    } catch (error) {
+      throw this.translate(error, 'getMany')
+    }
   }
 
   /** MGET on a standalone server; one pipeline of per-slot MGETs per node on a Cluster. */
@@ -130,13 +160,25 @@ class RedisBinaryStore implements RedisStore {
     await this.ready()
     this.checkSize(key, value)
     const buffer = asBuffer(value)
-    if (ttlMs === undefined) await this.client.set(this.prefix + key, buffer)
-    else await this.client.set(this.prefix + key, buffer, 'PX', ttl(ttlMs))
+    try {
+      if (ttlMs === undefined) await this.client.set(this.prefix + key, buffer)
+      else await this.client.set(this.prefix + key, buffer, 'PX', ttl(ttlMs))
+    } catch (error) {
+      throw this.translate(error, 'set', key)
+    }
   }
 
   async setMany(writes: readonly StoreWrite<Uint8Array>[]): Promise<void> {
     await this.ready()
     if (writes.length === 0) return
+    try {
+      await this.writeMany(writes)
+    } catch (error) {
+      throw this.translate(error, 'setMany')
+    }
+  }
+
+  private async writeMany(writes: readonly StoreWrite<Uint8Array>[]): Promise<void> {
     for (const write of writes) this.checkSize(write.key, write.value)
     const redisKeys = writes.map((write) => this.prefix + write.key)
     const queue = (pipeline: ReturnType<Redis['pipeline']>, position: number) => {
@@ -164,6 +206,14 @@ class RedisBinaryStore implements RedisStore {
   async delete(keys: readonly string[]): Promise<number> {
     await this.ready()
     if (keys.length === 0) return 0
+    try {
+      return await this.unlink(keys)
+    } catch (error) {
+      throw this.translate(error, 'delete', keys.length === 1 ? keys[0] : undefined)
+    }
+  }
+
+  private async unlink(keys: readonly string[]): Promise<number> {
     const redisKeys = keys.map((key) => this.prefix + key)
     if (!this.cluster) {
       let count = 0
@@ -185,6 +235,14 @@ class RedisBinaryStore implements RedisStore {
 
   async clear(prefix = ''): Promise<number> {
     await this.ready()
+    try {
+      return await this.clearPrefix(prefix)
+    } catch (error) {
+      throw this.translate(error, 'clear')
+    }
+  }
+
+  private async clearPrefix(prefix: string): Promise<number> {
     let count = 0
     const pattern = `${escapeGlob(this.prefix + prefix)}*`
     await Promise.all(
@@ -205,8 +263,16 @@ class RedisBinaryStore implements RedisStore {
     // SCAN may return a key more than once; the contract promises each key once.
     const seen = new Set<string>()
     for (const node of this.masters()) {
-      for await (const batch of this.scanNode(node, redisPattern)) {
-        for (const redisKey of batch) {
+      const pages = this.scanNode(node, redisPattern)[Symbol.asyncIterator]()
+      while (true) {
+        let page: IteratorResult<string[]>
+        try {
+          page = await pages.next()
+        } catch (error) {
+          throw this.translate(error, 'scan')
+        }
+        if (page.done) break
+        for (const redisKey of page.value) {
           if (seen.has(redisKey)) continue
           seen.add(redisKey)
           yield redisKey.slice(this.prefix.length)
@@ -219,6 +285,16 @@ class RedisBinaryStore implements RedisStore {
     if (this.closed) return
     this.closed = true
     if (this.closeClient) await quitClient(this.client)
+    this.connection.stop()
+  }
+
+  /** See `translateRedisError`: refusals become `StoreRefusedError`, outages carry the connection's error. */
+  private translate(error: unknown, operation: string, key?: string): unknown {
+    return translateRedisError(error, this.name, operation, key, this.connection.error)
+  }
+
+  private unprefixed(redisKey: string): string {
+    return redisKey.slice(this.prefix.length)
   }
 
   /**
@@ -245,7 +321,11 @@ class RedisBinaryStore implements RedisStore {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.client.off('ready', onReady)
-        reject(new StoreFailureError(this.name, `connect (not ready within ${this.readyTimeout} ms)`))
+        reject(
+          new StoreFailureError(this.name, `connect (not ready within ${this.readyTimeout} ms)`, {
+            cause: this.connection.error,
+          }),
+        )
       }, this.readyTimeout)
       const onReady = () => {
         clearTimeout(timer)

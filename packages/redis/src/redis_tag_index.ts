@@ -7,7 +7,9 @@ import {
   type TagIndex,
 } from '@cachekit/core'
 import type { Cluster, Redis } from 'ioredis'
+import { ConnectionWatch } from './connection_watch.js'
 import { quitClient } from './quit_client.js'
+import { translateRedisError } from './reply_errors.js'
 import { groupByNode, isCluster } from './slot_groups.js'
 
 /** Options of `redisTagIndex`. */
@@ -97,6 +99,7 @@ class RedisKeyTagIndex implements RedisTagIndex {
   private readonly ttlMs: number
   private readonly closeClient: boolean
   private readonly cluster: boolean
+  private readonly connection: ConnectionWatch
   private closed = false
 
   constructor(options: RedisTagIndexOptions) {
@@ -109,6 +112,7 @@ class RedisKeyTagIndex implements RedisTagIndex {
     this.ttlMs = Math.ceil(ttl)
     this.closeClient = options.closeClient ?? true
     this.cluster = isCluster(options.client)
+    this.connection = new ConnectionWatch(options.client)
   }
 
   keyOf(tag: string): string {
@@ -119,6 +123,14 @@ class RedisKeyTagIndex implements RedisTagIndex {
     this.checkOpen()
     checkTime(at)
     if (tags.length === 0) return
+    try {
+      await this.moveForward(tags, at)
+    } catch (error) {
+      throw this.translate(error, 'invalidateTags')
+    }
+  }
+
+  private async moveForward(tags: readonly string[], at: number): Promise<void> {
     const keys = [...new Set(tags)].map((tag) => this.keyOf(tag))
     const args = [String(at), String(this.ttlMs)]
     if (!this.cluster) {
@@ -139,6 +151,14 @@ class RedisKeyTagIndex implements RedisTagIndex {
   async invalidatedAt(tags: readonly string[]): Promise<number[]> {
     this.checkOpen()
     if (tags.length === 0) return []
+    try {
+      return await this.read(tags)
+    } catch (error) {
+      throw this.translate(error, 'invalidatedAt')
+    }
+  }
+
+  private async read(tags: readonly string[]): Promise<number[]> {
     const keys = tags.map((tag) => this.keyOf(tag))
     const values: Array<string | null> = new Array(keys.length)
     if (!this.cluster) {
@@ -169,10 +189,16 @@ class RedisKeyTagIndex implements RedisTagIndex {
     if (this.closed) return
     this.closed = true
     if (this.closeClient) await quitClient(this.client)
+    this.connection.stop()
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close()
+  }
+
+  /** Refusals (OOM, READONLY, a script error) become `StoreRefusedError`; outages carry the connection's error. */
+  private translate(error: unknown, operation: string): unknown {
+    return translateRedisError(error, this.name, operation, undefined, this.connection.error)
   }
 
   private checkOpen(): void {

@@ -35,7 +35,10 @@ const values: Record<string, unknown> = {
 }
 
 /** Writes `variants` under fresh keys, reads them through the cache in batches; counts hits and errors. */
-async function readBack(codec: Codec, variants: readonly Buffer[]): Promise<{ hits: number; errors: number }> {
+async function readBack(
+  codec: Codec,
+  variants: readonly Buffer[],
+): Promise<{ hits: number; errors: number }> {
   const prefix = `fuzz:${randomUUID()}`
   const cache = createCache({ prefix, l2: redisStore({ client: createRedis(standalone.url) }), codec })
   let errors = 0

@@ -33,6 +33,16 @@ export interface ServerSpec {
   readonly password?: string | undefined
 }
 
+/** The state letter of `/proc/<pid>/stat` (`T` once stopped), after the command name in parentheses. */
+function processState(statFile: string): string {
+  try {
+    const text = readFileSync(statFile, 'utf8')
+    return text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3)
+  } catch {
+    return '?'
+  }
+}
+
 /** How a process ended. */
 interface ExitInfo {
   readonly code: number | null
@@ -162,6 +172,34 @@ export class RedisServerProcess implements RedisAddress {
         `${this.label} (pid ${child.pid}) survived SIGKILL`,
       )
     }
+  }
+
+  /**
+   * SIGSTOPs the process: it keeps its port and its connections, and answers nothing, as a server
+   * stuck in a long command, a swapped-out host or a network partition would. Resolves once the
+   * kernel reports it stopped (where `/proc` tells). Always `thaw()` it, in a `finally`.
+   */
+  async freeze(): Promise<void> {
+    const child = this.#child
+    if (!child || !this.running) {
+      throw new RedisHarnessError('E_REDIS_HARNESS_USAGE', `${this.label} is not running: nothing to freeze`)
+    }
+    child.kill('SIGSTOP')
+    const stat = `/proc/${child.pid}/stat`
+    if (!existsSync(stat)) return
+    await waitFor(
+      `${this.label} (pid ${child.pid}) to stop`,
+      async () => (processState(stat) === 'T' ? undefined : `state ${processState(stat)}`),
+      { timeoutMs: 5_000, intervalMs: 10, logTail: () => this.logTail() },
+    )
+  }
+
+  /** SIGCONTs a frozen process and resolves once it answers again. Harmless on one that is not frozen. */
+  async thaw(timeoutMs: number): Promise<void> {
+    const child = this.#child
+    if (!child || !this.running) return
+    child.kill('SIGCONT')
+    await this.#waitUntilAnswering(timeoutMs)
   }
 
   /** Kills the process if it runs, then starts it again on the same port with the same dir. */

@@ -26,6 +26,14 @@ export interface RedisServerHandle extends RedisNode {
   /** SIGKILLs the server, as a crash would; resolves once the process is gone and the port refuses. */
   kill(): Promise<void>
   /**
+   * SIGSTOPs the server: connections stay open and nothing answers (a hung server, a partition).
+   * Resolves once the process is stopped. Pair it with `thaw()` in a `finally`, so a failing test
+   * never leaves it frozen (`stop()` and `kill()` work on a frozen server too).
+   */
+  freeze(): Promise<void>
+  /** SIGCONTs a frozen server; resolves once it answers again. Harmless when it is not frozen. */
+  thaw(): Promise<void>
+  /**
    * Starts the server again on the same port with the same dir (killing it first if it runs);
    * resolves once it answers. Data does not survive: persistence is off.
    */
@@ -86,6 +94,14 @@ class StandaloneServer extends ServerNode implements RedisServerHandle {
 
   kill(): Promise<void> {
     return this.server.kill()
+  }
+
+  freeze(): Promise<void> {
+    return this.server.freeze()
+  }
+
+  thaw(): Promise<void> {
+    return this.server.thaw(this.#timeoutMs)
   }
 
   restart(): Promise<void> {

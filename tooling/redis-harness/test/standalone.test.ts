@@ -66,6 +66,34 @@ describe('startStandalone', () => {
     client.disconnect()
   })
 
+  it('freeze() makes it hang with its connections open, thaw() makes it answer again', async () => {
+    await using frozen = await startStandalone()
+    const client = new Redis(frozen.url, { commandTimeout: 300, maxRetriesPerRequest: 0 })
+    client.on('error', () => {})
+    try {
+      expect(await client.ping()).toBe('PONG')
+      await frozen.freeze()
+      try {
+        await expect(client.ping()).rejects.toThrow(/timed out/)
+        expect(client.status).toBe('ready') // the connection stays up: a hang, not a crash
+        expect(frozen.running).toBe(true)
+      } finally {
+        await frozen.thaw()
+      }
+      expect(await client.ping()).toBe('PONG')
+    } finally {
+      client.disconnect()
+    }
+  })
+
+  it('stop() kills a frozen server too', async () => {
+    const s = await startStandalone()
+    await s.freeze()
+    await s.stop()
+    expect(s.running).toBe(false)
+    expect(await isPortFree(s.port)).toBe(true)
+  })
+
   it('stop() frees the port and deletes the dir', async () => {
     const s = await startStandalone()
     const { port, dir } = s

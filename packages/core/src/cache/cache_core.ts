@@ -11,12 +11,13 @@ import { GraceBackoff } from './grace_backoff.js'
 import { InvalidationEpochs } from './invalidation_epochs.js'
 import { internalKey } from './key_space.js'
 import { type L1Message, L1Sync } from './l1_sync.js'
-import { RemoteTier } from './remote_tier.js'
+import { RemoteTier, type WriteOutcome } from './remote_tier.js'
 import { SingleFlight } from './single_flight.js'
 import { dependencyTag, scopeTags } from './tag_names.js'
 import { TagSweeper } from './tag_sweeper.js'
 import { TAGS_INVALID, TAGS_VALID, TagTimes } from './tag_times.js'
 import { checkTtl, resolveTtlMs } from './ttl_policy.js'
+import { waitAtMost } from './with_timeout.js'
 
 /**
  * Most keys an entry may depend on, directly or through its dependencies (which also bounds a chain
@@ -283,13 +284,39 @@ export class CacheCore {
     return { ...entry, tags: [...tags] }
   }
 
+  /** Writes entries to every tier, then announces them. Cache failures are reported, not thrown. */
+  async write(writes: readonly PendingWrite[], operation: CacheOperation): Promise<void> {
+    await this.startWrite(writes, operation, false).landed
+  }
+
   /**
-   * Writes entries to every tier, then announces them. Cache failures are reported, not thrown.
+   * Caches a factory's value without making the caller wait on L2: resolves once L1 has the entry
+   * (so this process's next read hits), with `landed`, which settles once L2 and the bus have it too
+   * or failed to (reported, never thrown, even with `throwErrors`: nobody waits on it). The write is
+   * marked and sent to L2 before this resolves, so a later `set` or `delete` of the key from this
+   * process reaches L2 after it and wins, and reads in flight do not copy an older value into L1.
+   */
+  async fill(write: PendingWrite): Promise<{ landed: Promise<void> }> {
+    const { local, landed } = this.startWrite([write], 'set', true)
+    const quiet = landed.catch(() => undefined)
+    await local
+    return { landed: quiet }
+  }
+
+  /**
+   * Starts a write on every tier: `local` settles when L1 has it, `landed` when L2 does and the change
+   * was announced (rejecting only with `throwErrors`). L2 is called first and synchronously, which is
+   * what keeps this process's writes and deletes of one key in order in L2.
    * `fill` marks a write of what a factory produced on a miss: with dependencies tracked, only other
    * writes (`set`, `setMany`) count as a change of the key that invalidates its dependents, since a
    * fill follows an expiry, which does not invalidate them either.
    */
-  async write(writes: readonly PendingWrite[], operation: CacheOperation, fill = false): Promise<void> {
+  private startWrite(
+    writes: readonly PendingWrite[],
+    operation: CacheOperation,
+    fill: boolean,
+  ): { local: Promise<unknown>; landed: Promise<void> } {
+    const startedAt = Date.now()
     const remoteWrites: Array<{ key: string; entry: CacheEntry; bytes: Uint8Array }> = []
     const accepted: PendingWrite[] = []
     for (const write of writes) {
@@ -298,31 +325,78 @@ export class CacheCore {
       accepted.push(write)
       if (bytes) remoteWrites.push({ key: write.storeKey, entry: write.entry, bytes })
     }
-    if (accepted.length === 0) return
+    if (accepted.length === 0) return { local: Promise.resolve(), landed: Promise.resolve() }
     const storeKeys = accepted.map((write) => write.storeKey)
     this.epochs.markKeys(storeKeys)
+    const since = this.epochs.now()
     for (const key of storeKeys) this.backoff.clear(key)
     const changedAt = this.trackDependencies && !fill ? writeClock() : undefined
-    const [indexed] = await Promise.all([
-      changedAt !== undefined && this.tagTimes!.invalidate(storeKeys.map(dependencyTag), changedAt, false),
-      this.writeRemote(remoteWrites),
-      ...accepted.map((write) => this.writeL1(write.storeKey, write.entry)),
-    ])
-    await this.sync?.publish(changeMessage('write', storeKeys, changedAt, indexed))
-    this.stats.sets += storeKeys.length
-    if (this.events.has('set')) for (const key of storeKeys) this.events.emit('set', { key })
+    const remote = this.writeRemote(remoteWrites, since)
+    const local = Promise.all(accepted.map((write) => this.writeL1(write.storeKey, write.entry)))
+    const indexed =
+      changedAt !== undefined
+        ? this.tagTimes!.invalidate(storeKeys.map(dependencyTag), changedAt, false)
+        : Promise.resolve(false)
+    const landed = this.finishWrite(
+      storeKeys,
+      remote,
+      local,
+      indexed,
+      changedAt,
+      fill ? undefined : startedAt,
+    )
+    return { local, landed }
+  }
+
+  /**
+   * The rest of a write once the tiers answered: drops the L1 copies of what L2 refused, announces the
+   * change, counts it. The announcement waits for L2, so other processes never re-read the old value
+   * after dropping their copy; a caller (`startedAt`) waits for it only within what is left of one
+   * L2 timeout, so a hung Redis costs it one timeout, not two. It is sent in any case.
+   */
+  private async finishWrite(
+    storeKeys: string[],
+    remote: Promise<WriteOutcome | undefined>,
+    local: Promise<unknown>,
+    indexed: Promise<boolean>,
+    changedAt: number | undefined,
+    startedAt: number | undefined,
+  ): Promise<void> {
+    const [outcome, , wasIndexed] = await Promise.all([remote, local, indexed])
+    const refused = outcome?.refused ?? []
+    if (refused.length > 0) {
+      // Not cached: the L1 copy written alongside L2 goes too, and a read that started before this
+      // must not copy an older value back.
+      this.epochs.markKeys(refused)
+      await this.l1?.delete(refused).catch(() => undefined)
+    }
+    const published = this.sync?.publish(changeMessage('write', storeKeys, changedAt, wasIndexed))
+    if (published) await waitAtMost(published, this.remainingWait(startedAt))
+    const written = refused.length === 0 ? storeKeys : storeKeys.filter((key) => !refused.includes(key))
+    this.stats.sets += written.length
+    if (this.events.has('set')) for (const key of written) this.events.emit('set', { key })
+    if (outcome?.error && this.throwErrors) throw outcome.error
   }
 
   private async writeRemote(
     writes: Array<{ key: string; entry: CacheEntry; bytes: Uint8Array }>,
-  ): Promise<void> {
-    if (!this.remote || writes.length === 0) return
-    if (writes.length === 1) await this.remote.set(writes[0]!.key, writes[0]!.entry, writes[0]!.bytes)
-    else await this.remote.setMany(writes)
+    since: number,
+  ): Promise<WriteOutcome | undefined> {
+    if (!this.remote || writes.length === 0) return undefined
+    if (writes.length === 1) return this.remote.set(writes[0]!.key, writes[0]!.entry, writes[0]!.bytes, since)
+    return this.remote.setMany(writes, since)
+  }
+
+  /** What is left of one L2 timeout for a call that started at `startedAt` (forever without one). */
+  private remainingWait(startedAt: number | undefined): number {
+    const timeoutMs = this.remote?.timeoutMs ?? 0
+    if (startedAt === undefined || timeoutMs <= 0) return Number.POSITIVE_INFINITY
+    return timeoutMs - (Date.now() - startedAt)
   }
 
   /** Deletes keys from every tier, then announces it; resolves with how many existed. */
   async delete(storeKeys: readonly string[]): Promise<number> {
+    const startedAt = Date.now()
     this.epochs.markKeys(storeKeys)
     const changedAt = this.trackDependencies ? writeClock() : undefined
     const [localCount, remoteCount, indexed] = await Promise.all([
@@ -330,7 +404,8 @@ export class CacheCore {
       this.remote?.delete(storeKeys),
       changedAt !== undefined && this.tagTimes!.invalidate(storeKeys.map(dependencyTag), changedAt, false),
     ])
-    await this.sync?.publish(changeMessage('delete', [...storeKeys], changedAt, indexed))
+    const published = this.sync?.publish(changeMessage('delete', [...storeKeys], changedAt, indexed))
+    if (published) await waitAtMost(published, this.remainingWait(startedAt))
     this.stats.deletes += storeKeys.length
     if (this.events.has('delete')) for (const key of storeKeys) this.events.emit('delete', { key })
     return remoteCount ?? localCount ?? 0
@@ -547,6 +622,7 @@ export class CacheCore {
       throwErrors: this.throwErrors,
       events: this.events,
       stats: this.stats,
+      epochs: this.epochs,
     })
   }
 }

@@ -18,6 +18,11 @@ export interface CacheStats {
   deletes: number
   /** Cache failures (remote tier errors, timeouts, undecodable bytes), all of them emitted as `error`. */
   errors: number
+  /**
+   * Of `errors`, the operations the remote store refused although it was up (`E_STORE_REFUSED`: out
+   * of memory, read-only replica, a script error). They never open the circuit breaker.
+   */
+  refused: number
   /** True while the remote tier is skipped and the fallback store serves. */
   usingFallback: boolean
   tiers: Record<CacheTier, TierStats>
@@ -31,6 +36,7 @@ export class StatsCounters {
   sets = 0
   deletes = 0
   errors = 0
+  refused = 0
   readonly tiers: Record<CacheTier, TierStats> = {
     l1: { hits: 0, misses: 0 },
     l2: { hits: 0, misses: 0 },
@@ -47,6 +53,7 @@ export class StatsCounters {
       sets: this.sets,
       deletes: this.deletes,
       errors: this.errors,
+      refused: this.refused,
       usingFallback,
       tiers: {
         l1: { ...this.tiers.l1 },

@@ -121,10 +121,9 @@ export class Loader {
     factory: Factory<T>,
     settings: LoadSettings<T>,
     stale: Found | undefined,
-    onFactorySettled?: () => void,
+    onStored?: () => void,
   ): Promise<T> {
-    const running = this.start(key, storeKey, factory, settings.options)
-    if (onFactorySettled) void running.finally(onFactorySettled).catch(() => undefined)
+    const running = this.start(key, storeKey, factory, settings.options, onStored)
     try {
       const result = await awaitFactory(running, key, settings.timeouts, stale !== undefined)
       if (result !== SERVE_STALE) return result
@@ -138,25 +137,42 @@ export class Loader {
     return this.serveStale(storeKey, stale!)
   }
 
-  /** Starts the factory and caches its value when it lands, however long the caller waits. */
+  /**
+   * Starts the factory and caches its value when it lands, however long the caller waits. Resolves
+   * once the value is in L1; the L2 write goes on in the background, and `onStored` runs when it is
+   * over (or at once when there is nothing to write, the factory failed included).
+   */
   private start<T>(
     key: string,
     storeKey: string,
     factory: Factory<T>,
     options: GetOrSetOptions<T>,
+    onStored?: () => void,
   ): Promise<T> {
     const context = new FactoryRun(key)
     return (async () => {
-      // The entry counts as created when the factory started: data it read before a tag or a
-      // dependency was invalidated must not outlive that invalidation.
-      const startedAt = writeClock()
-      const value = await factory(context)
-      if (!context.skipped) await this.cache(key, storeKey, value, context, options, startedAt)
-      return value
+      let landed: Promise<void> | undefined
+      try {
+        // The entry counts as created when the factory started: data it read before a tag or a
+        // dependency was invalidated must not outlive that invalidation.
+        const startedAt = writeClock()
+        const value = await factory(context)
+        if (!context.skipped)
+          landed = (await this.cache(key, storeKey, value, context, options, startedAt))?.landed
+        return value
+      } finally {
+        if (onStored) {
+          if (landed) void landed.then(onStored)
+          else onStored()
+        }
+      }
     })()
   }
 
-  /** Caches a factory's value; a value that cannot be cached is reported, and still returned. */
+  /**
+   * Caches a factory's value; a value that cannot be cached is reported, and still returned.
+   * Resolves once L1 has it, with the L2 write still going (see `CacheCore.fill`).
+   */
   private async cache<T>(
     key: string,
     storeKey: string,
@@ -164,7 +180,7 @@ export class Loader {
     context: FactoryRun,
     options: GetOrSetOptions<T>,
     startedAt: number,
-  ): Promise<void> {
+  ): Promise<{ landed: Promise<void> } | undefined> {
     const writeOptions = context.ttl === undefined ? options : { ...options, ttl: context.ttl }
     let entry: CacheEntry<T>
     try {
@@ -175,9 +191,9 @@ export class Loader {
       }
     } catch (error) {
       this.core.report('set', error, storeKey)
-      return
+      return undefined
     }
-    await this.core.write([{ storeKey, entry }], 'set', true)
+    return this.core.fill({ storeKey, entry })
   }
 
   /** The key space root of a call: its store key minus the key. */

@@ -2,11 +2,15 @@ import type { Codec } from '../codec.js'
 import { type CacheEntry, storeTtlMs } from '../entry.js'
 import { decodeEntry, decodeEntryHeader, type EntryHeader, encodeEntry } from '../entry_frame.js'
 import { CacheError, CodecDecodeError, StoreFailureError } from '../errors.js'
+import { escapeGlob } from '../glob.js'
 import type { DistributedLock, Store, StoreWrite } from '../store.js'
 import type { CacheEvents, CacheOperation, CacheTier } from './cache_events.js'
 import type { StatsCounters } from './cache_stats.js'
 import { CircuitBreaker } from './circuit_breaker.js'
+import { writeClock } from './clock.js'
 import { inBatches } from './in_batches.js'
+import type { InvalidationEpochs } from './invalidation_epochs.js'
+import { RefusedKeys } from './refused_keys.js'
 import { DeadlineTracker, withTimeout } from './with_timeout.js'
 
 /** An entry read from the remote tier, or from the fallback while the remote tier is skipped. */
@@ -28,7 +32,24 @@ export interface RemoteTierOptions {
   throwErrors: boolean
   events: CacheEvents
   stats: StatsCounters
+  /**
+   * The cache's marks of changed keys: a write that failed on L2 does not copy its value into the
+   * fallback when a later write or delete of the key started meanwhile (it would undo that one).
+   */
+  epochs: InvalidationEpochs
 }
+
+/**
+ * What became of a write: the keys the store refused (nothing of them is cached any more: their old
+ * copies are deleted or hidden, and the caller drops its L1 copies), and the error the caller throws
+ * when the cache was created with `throwErrors` (already counted and emitted).
+ */
+export interface WriteOutcome {
+  refused: readonly string[]
+  error: CacheError | undefined
+}
+
+const WRITTEN: WriteOutcome = { refused: [], error: undefined }
 
 const DELETE_BATCH = 500
 
@@ -40,6 +61,12 @@ const DELETE_BATCH = 500
  * on recovery they are deleted from L2 before the breaker closes. Deleting rather than writing back
  * is deliberate: another process may have written a newer value meanwhile, and a miss is always safe
  * where an old value is not.
+ *
+ * A refusal (`E_STORE_REFUSED`: the server answered and said no, e.g. out of memory or read-only) is
+ * not a failure: it never counts toward opening the breaker, so reads keep going to the store, which
+ * still holds good data. A refused read is a miss. A refused write is not cached: its old copy is
+ * deleted (Redis allows DEL under `noeviction`) and, until that is done or when it is refused too (a
+ * read-only replica), hidden from this process's reads (see `RefusedKeys`).
  */
 export class RemoteTier {
   readonly codec: Codec
@@ -48,14 +75,22 @@ export class RemoteTier {
   private readonly outageKeys = new Set<string>()
   private readonly outagePrefixes = new Set<string>()
   private outageOverflowed = false
+  private readonly refused: RefusedKeys
 
   constructor(private readonly options: RemoteTierOptions) {
     this.codec = options.codec
-    this.deadlines = new DeadlineTracker(options.timeoutMs)
+    this.refused = new RefusedKeys(options.maxOutageKeys)
+    this.deadlines = new DeadlineTracker(options.timeoutMs, this.explain)
     this.breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold,
       probeIntervalMs: options.probeIntervalMs,
-      probe: () => withTimeout(options.store.get(options.probeKey), options.timeoutMs, 'probe'),
+      // A refusal is an answer: the server is back, whatever it thinks of the probe key.
+      probe: () =>
+        withTimeout(options.store.get(options.probeKey), options.timeoutMs, 'probe', this.explain).catch(
+          (error: unknown) => {
+            if (!isRefusal(error)) throw error
+          },
+        ),
       onOpen: (error) => options.events.emit('fallback:open', { error }),
       onRecover: () => this.replayOutage(),
       isSettled: () => this.outageKeys.size === 0 && this.outagePrefixes.size === 0,
@@ -75,6 +110,11 @@ export class RemoteTier {
     return this.breaker.isOpen
   }
 
+  /** How long one call may take, ms (`<= 0`: no limit). */
+  get timeoutMs(): number {
+    return this.options.timeoutMs
+  }
+
   /** Frames and encodes an entry for `key`; throws the codec's typed error for values it refuses. */
   encode(key: string, entry: CacheEntry): Uint8Array {
     return encodeEntry(entry, this.codec, key)
@@ -86,12 +126,14 @@ export class RemoteTier {
     try {
       bytes = await this.call('get', key, this.options.store.get(key))
     } catch (error) {
-      this.fail('get', error, key)
+      // A refused read is a miss; only a failure lets the fallback stand in.
+      if (this.fail('get', error, key).code === 'E_STORE_REFUSED') return undefined
       return this.fallbackGet(key)
     }
     if (bytes === undefined) return undefined
     const entry = this.decode(bytes, key)
-    return entry && { entry, tier: 'l2' }
+    if (entry === undefined || this.hidden(key, entry.createdAt)) return undefined
+    return { entry, tier: 'l2' }
   }
 
   async getMany(keys: readonly string[]): Promise<Array<RemoteHit | undefined>> {
@@ -100,32 +142,49 @@ export class RemoteTier {
     try {
       values = await this.call('getMany', undefined, this.options.store.getMany(keys))
     } catch (error) {
-      this.fail('getMany', error)
+      if (this.fail('getMany', error).code === 'E_STORE_REFUSED') return keys.map(() => undefined)
       return Promise.all(keys.map((key) => this.fallbackGet(key)))
     }
     return values.map((bytes, i) => {
       if (bytes === undefined) return undefined
       const entry = this.decode(bytes, keys[i]!)
-      return entry && { entry, tier: 'l2' as const }
+      if (entry === undefined || this.hidden(keys[i]!, entry.createdAt)) return undefined
+      return { entry, tier: 'l2' as const }
     })
   }
 
-  async set(key: string, entry: CacheEntry, bytes: Uint8Array): Promise<void> {
+  /**
+   * Writes one entry. The store call is made before this returns its promise, so a later call from
+   * this process for the same key reaches the store after it (one Redis connection runs commands in
+   * order). Never rejects: failures and refusals are reported and described by the outcome.
+   * `since` is the epoch of the write's own mark (see `epochs`).
+   */
+  async set(key: string, entry: CacheEntry, bytes: Uint8Array, since: number): Promise<WriteOutcome> {
     const ttlMs = storeTtlMs(entry)
+    let error: CacheError | undefined
     if (!this.breaker.isOpen) {
       try {
         await this.call('set', key, this.options.store.set(key, bytes, ttlMs))
-        return
-      } catch (error) {
-        if (CacheError.hasCode(error, 'E_VALUE_TOO_LARGE')) return this.refuse([key], error)
-        this.fail('set', error, key)
+        if (this.refused.active) this.refused.forget([key])
+        return WRITTEN
+      } catch (caught) {
+        if (isWriteRefusal(caught)) return this.refuseWrite('set', [key], caught)
+        error = this.fail('set', caught, key, false)
       }
     }
     this.rememberOutageKeys([key])
-    await this.options.fallback?.set(key, entry, ttlMs).catch(() => undefined)
+    if (!this.options.epochs.changedSince(key, since)) {
+      await this.options.fallback?.set(key, entry, ttlMs).catch(() => undefined)
+    }
+    return { refused: [], error }
   }
 
-  async setMany(writes: ReadonlyArray<{ key: string; entry: CacheEntry; bytes: Uint8Array }>): Promise<void> {
+  /** `set` of several entries, in one store call. */
+  async setMany(
+    writes: ReadonlyArray<{ key: string; entry: CacheEntry; bytes: Uint8Array }>,
+    since: number,
+  ): Promise<WriteOutcome> {
+    let error: CacheError | undefined
     if (!this.breaker.isOpen) {
       const storeWrites: StoreWrite<Uint8Array>[] = writes.map(({ key, entry, bytes }) => ({
         key,
@@ -134,28 +193,39 @@ export class RemoteTier {
       }))
       try {
         await this.call('setMany', undefined, this.options.store.setMany(storeWrites))
-        return
-      } catch (error) {
-        if (CacheError.hasCode(error, 'E_VALUE_TOO_LARGE')) return this.refuse(keysOf(writes), error)
-        this.fail('setMany', error)
+        if (this.refused.active) this.refused.forget(keysOf(writes))
+        return WRITTEN
+      } catch (caught) {
+        // Some writes of the batch may have landed: all are treated as refused, which at worst turns
+        // them into misses.
+        if (isWriteRefusal(caught)) return this.refuseWrite('setMany', keysOf(writes), caught)
+        error = this.fail('setMany', caught, undefined, false)
       }
     }
     this.rememberOutageKeys(keysOf(writes))
-    const fallbackWrites = writes.map(({ key, entry }) => ({ key, value: entry, ttlMs: storeTtlMs(entry) }))
-    await this.options.fallback?.setMany(fallbackWrites).catch(() => undefined)
+    const fallbackWrites = writes
+      .filter(({ key }) => !this.options.epochs.changedSince(key, since))
+      .map(({ key, entry }) => ({ key, value: entry, ttlMs: storeTtlMs(entry) }))
+    if (fallbackWrites.length > 0) await this.options.fallback?.setMany(fallbackWrites).catch(() => undefined)
+    return { refused: [], error }
   }
 
   /** Deletes keys; resolves with how many existed in the tier that answered. */
   async delete(keys: readonly string[]): Promise<number> {
     if (!this.breaker.isOpen) {
+      const key = keys.length === 1 ? keys[0] : undefined
       try {
-        return await this.call(
-          'delete',
-          keys.length === 1 ? keys[0] : undefined,
-          this.options.store.delete(keys),
-        )
+        const count = await this.call('delete', key, this.options.store.delete(keys))
+        if (this.refused.active) this.refused.forget(keys)
+        return count
       } catch (error) {
-        this.fail('delete', error, keys.length === 1 ? keys[0] : undefined)
+        if (isRefusal(error)) {
+          // The old copies stay in the store (a read-only replica): this process reads them as gone.
+          this.refused.markKeys(keys, writeClock())
+          this.fail('delete', error, key)
+          return 0
+        }
+        this.fail('delete', error, key)
       }
     }
     this.rememberOutageKeys(keys)
@@ -171,6 +241,11 @@ export class RemoteTier {
           return count
         })
       } catch (error) {
+        if (isRefusal(error)) {
+          this.refused.markPattern(`${escapeGlob(prefix)}*`, writeClock())
+          this.fail('clear', error)
+          return 0
+        }
         this.fail('clear', error)
       }
     }
@@ -192,6 +267,7 @@ export class RemoteTier {
         await onDeleted?.(batch)
       }
     } catch (error) {
+      if (store === this.options.store && isRefusal(error)) this.refused.markPattern(pattern, writeClock())
       this.fail('deleteMatching', error)
     }
     return deleted
@@ -276,9 +352,19 @@ export class RemoteTier {
       const keys = [...this.outageKeys]
       const prefixes = [...this.outagePrefixes]
       for (let i = 0; i < keys.length; i += DELETE_BATCH) {
-        await withTimeout(store.delete(keys.slice(i, i + DELETE_BATCH)), this.options.timeoutMs, 'recover')
+        const batch = keys.slice(i, i + DELETE_BATCH)
+        await withTimeout(store.delete(batch), this.options.timeoutMs, 'recover', this.explain).catch(
+          // The store is back but keeps the old copies (read-only): hidden here instead of deleted.
+          (error: unknown) => this.hideOnRefusal(error, () => this.refused.markKeys(batch, writeClock())),
+        )
       }
-      for (const prefix of prefixes) await store.clear(prefix)
+      for (const prefix of prefixes) {
+        await store
+          .clear(prefix)
+          .catch((error: unknown) =>
+            this.hideOnRefusal(error, () => this.refused.markPattern(`${escapeGlob(prefix)}*`, writeClock())),
+          )
+      }
       for (const key of keys) this.outageKeys.delete(key)
       for (const prefix of prefixes) this.outagePrefixes.delete(prefix)
     }
@@ -296,22 +382,56 @@ export class RemoteTier {
   }
 
   /**
-   * The store refused a value (too large): older copies must not be served as if the write had
-   * happened, so they are deleted. A refusal says nothing about the tier's health.
+   * The store refused a write (out of memory, read-only, a value too large): the value is not cached,
+   * and older copies must not be served as if the write had happened. They are hidden from this
+   * process's reads first, then deleted; once the delete succeeded nothing is left to hide. A delete
+   * that is refused too (a read-only replica) leaves them hidden, until a later write or delete of the
+   * key succeeds or a newer entry appears. A refusal says nothing about the tier's health.
    */
-  private async refuse(keys: readonly string[], error: CacheError): Promise<void> {
-    await this.options.store.delete(keys).catch(() => undefined)
-    this.report(keys.length === 1 ? 'set' : 'setMany', error, keys.length === 1 ? keys[0] : undefined)
+  private async refuseWrite(
+    operation: CacheOperation,
+    keys: readonly string[],
+    error: CacheError,
+  ): Promise<WriteOutcome> {
+    const key = keys.length === 1 ? keys[0] : undefined
+    this.refused.markKeys(keys, writeClock())
+    try {
+      await this.call('delete', key, this.options.store.delete(keys))
+      this.refused.forget(keys)
+    } catch (deleteError) {
+      // Refused too: reported below with the write. A failure is a failure of its own.
+      if (!isRefusal(deleteError)) this.fail('delete', deleteError, key, false)
+    }
+    return { refused: keys, error: this.fail(operation, error, key, false) }
   }
 
-  /** A remote-tier failure: counts toward opening the breaker, then is reported. */
-  private fail(operation: CacheOperation, error: unknown, key?: string): void {
-    this.breaker.recordFailure(error)
+  /**
+   * A remote-tier failure counts toward opening the breaker, a refusal (the server answered) does
+   * not; both are reported. Returns the typed error; throws it when `mayThrow` and `throwErrors`.
+   */
+  private fail(operation: CacheOperation, error: unknown, key?: string, mayThrow = true): CacheError {
     const typed = CacheError.isInstance(error)
       ? error
       : new StoreFailureError(this.options.store.name, operation, { key, cause: error })
-    this.report(operation, typed, key)
+    if (typed.code === 'E_STORE_REFUSED') this.options.stats.refused++
+    else if (typed.code !== 'E_VALUE_TOO_LARGE') this.breaker.recordFailure(error)
+    this.report(operation, typed, key, mayThrow)
+    return typed
   }
+
+  /** During recovery: a refusal runs `hide` (and is reported); anything else is thrown to keep the breaker open. */
+  private hideOnRefusal(error: unknown, hide: () => void): void {
+    if (!isRefusal(error)) throw error
+    hide()
+    this.fail('recover', error, undefined, false)
+  }
+
+  private hidden(key: string, createdAt: number): boolean {
+    return this.refused.active && this.refused.hides(key, createdAt)
+  }
+
+  /** The store's account of its connection, for timeout errors. */
+  private readonly explain = (): Error | undefined => this.options.store.connectionError?.()
 
   private report(operation: CacheOperation, error: CacheError, key?: string, mayThrow = true): void {
     this.options.stats.errors++
@@ -336,6 +456,16 @@ function headerOrUndefined(bytes: Uint8Array): EntryHeader | undefined {
   } catch {
     return undefined
   }
+}
+
+/** The server answered and declined (`E_STORE_REFUSED`). */
+function isRefusal(error: unknown): error is CacheError {
+  return CacheError.hasCode(error, 'E_STORE_REFUSED')
+}
+
+/** A write the store will not take: declined by the server, or refused as too large before sending. */
+function isWriteRefusal(error: unknown): error is CacheError {
+  return isRefusal(error) || CacheError.hasCode(error, 'E_VALUE_TOO_LARGE')
 }
 
 function keysOf(writes: ReadonlyArray<{ key: string }>): string[] {

@@ -1,10 +1,21 @@
-/** Raised when a remote tier does not answer in time; counted as a failure by the breaker. */
+/**
+ * Raised when a remote tier does not answer in time; counted as a failure by the breaker. `cause`
+ * is what the store knew of its connection at that moment (see `Store.connectionError`), when it
+ * knew something: a timeout on a refused connection then says so.
+ */
 export class TierTimeoutError extends Error {
-  constructor(operation: string, ms: number) {
-    super(`[cachekit/core] remote tier did not answer ${operation} within ${ms} ms`)
+  constructor(operation: string, ms: number, cause?: Error) {
+    const reason = cause ? ` (${cause.message})` : ''
+    super(
+      `[cachekit/core] remote tier did not answer ${operation} within ${ms} ms${reason}`,
+      cause ? { cause } : undefined,
+    )
     this.name = 'TierTimeoutError'
   }
 }
+
+/** What a store knows of why it cannot answer; see `Store.connectionError`. */
+export type ExplainTimeout = () => Error | undefined
 
 interface Pending {
   deadline: number
@@ -25,7 +36,10 @@ export class DeadlineTracker {
   private readonly tickMs: number
   private timer: NodeJS.Timeout | undefined
 
-  constructor(private readonly timeoutMs: number) {
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly explain: ExplainTimeout = noReason,
+  ) {
     this.tickMs = Math.min(50, Math.max(5, Math.round(timeoutMs / 10)))
   }
 
@@ -74,7 +88,7 @@ export class DeadlineTracker {
       if (now < entry.deadline) continue
       this.pending.delete(entry)
       const what = entry.key === undefined ? entry.operation : `${entry.operation} ${entry.key}`
-      entry.reject(new TierTimeoutError(what, this.timeoutMs))
+      entry.reject(new TierTimeoutError(what, this.timeoutMs, this.explain()))
     }
     if (this.pending.size === 0) {
       clearInterval(this.timer)
@@ -84,10 +98,15 @@ export class DeadlineTracker {
 }
 
 /** Rejects when `promise` takes longer than `ms`; `ms <= 0` waits forever. For rare calls only. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
+export function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  operation: string,
+  explain: ExplainTimeout = noReason,
+): Promise<T> {
   if (ms <= 0) return promise
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TierTimeoutError(operation, ms)), ms)
+    const timer = setTimeout(() => reject(new TierTimeoutError(operation, ms, explain())), ms)
     promise.then(
       (value) => {
         clearTimeout(timer)
@@ -100,3 +119,27 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, operation: strin
     )
   })
 }
+
+/**
+ * Waits for `promise` to settle, or `ms` at most (forever when `ms` is infinite); the work goes on
+ * either way. For work whose result the caller does not need but should usually see done, such as a
+ * bus announcement after a write: it must not add a second timeout to the caller's wait. `promise`
+ * must never reject.
+ */
+export function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  if (ms === Number.POSITIVE_INFINITY) return promise.then(noop)
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, ms))
+    timer.unref()
+    promise.then(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+}
+
+function noReason(): undefined {
+  return undefined
+}
+
+function noop(): void {}
