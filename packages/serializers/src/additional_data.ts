@@ -22,7 +22,10 @@ const MAX_CHUNK_BYTES = 0xffff_ffff
  * The chunks of `context`, checked; an empty list when there are none. `fail` builds the error for
  * a malformed context (the encoder and the decoder each throw their own kind).
  */
-export function chunksOf(context: CodecContext | undefined, fail: (reason: string) => Error): readonly Uint8Array[] {
+export function chunksOf(
+  context: CodecContext | undefined,
+  fail: (reason: string) => Error,
+): readonly Uint8Array[] {
   if (context === undefined) return NONE
   if (typeof context !== 'object' || context === null) throw fail('the codec context must be an object')
   const chunks = context.additionalData

@@ -110,7 +110,9 @@ function readPolicy(
       decipher = asTransform
     } else if (decipher !== asTransform) {
       // Two keyrings would make "which keys decrypt" a puzzle; one keyring lists every old key.
-      throw optionError('accept lists an aes256gcm keyring besides the one in transforms: list old keys there')
+      throw optionError(
+        'accept lists an aes256gcm keyring besides the one in transforms: list old keys there',
+      )
     }
   }
   return { readers, decompressor, decipher }

@@ -1,6 +1,6 @@
 import { FORMAT, type FormatId } from './header.js'
-import { checkTaggedJsonDepth } from './nesting_depth.js'
 import { needsTags, tagReplacer, UNDEFINED_TEXT, untag } from './json_tags.js'
+import { checkTaggedJsonDepth } from './nesting_depth.js'
 import { asBuffer, defineSerializer, type Serializer } from './serializer.js'
 
 const json = defineSerializer({

@@ -81,7 +81,8 @@ export function tagMaps(value: unknown, level = 1): unknown {
   }
   if (types.isMap(value)) {
     const out: unknown[] = [C1, MAP]
-    for (const [key, item] of value as Map<unknown, unknown>) out.push(tagMaps(key, next), tagMaps(item, next))
+    for (const [key, item] of value as Map<unknown, unknown>)
+      out.push(tagMaps(key, next), tagMaps(item, next))
     return out
   }
   if (types.isSet(value)) {

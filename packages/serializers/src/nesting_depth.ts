@@ -36,7 +36,7 @@ export class NestingTooDeep extends Error {
  * named as such, anything else by the limit.
  */
 export function depthError(serializer: string, value: unknown): CodecEncodeError {
-  if (serializer !== 'v8' && holdsCycle(value, 0, new Set(), new Set())) {
+  if (serializer !== 'v8' && holdsCycle(value)) {
     return encodeError(`the value holds a cycle, which ${serializer} cannot write`)
   }
   return encodeError(
@@ -46,24 +46,43 @@ export function depthError(serializer: string, value: unknown): CodecEncodeError
 }
 
 /** Children of a container, as the walks see them (keys and values of a Map, items of a Set). */
-function* childrenOf(value: object): Iterable<unknown> {
-  if (Array.isArray(value)) yield* value
-  else if (types.isMap(value)) for (const [key, item] of value as Map<unknown, unknown>) yield* [key, item]
-  else if (types.isSet(value)) yield* value as Set<unknown>
-  else if (!isLeafObject(value)) for (const key of Object.keys(value)) yield (value as Record<string, unknown>)[key]
+function childrenOf(value: object): unknown[] {
+  if (Array.isArray(value)) return value
+  if (types.isMap(value)) return [...(value as Map<unknown, unknown>)].flat()
+  if (types.isSet(value)) return [...(value as Set<unknown>)]
+  if (isLeafObject(value)) return []
+  const record = value as Record<string, unknown>
+  return Object.keys(record).map((key) => record[key])
 }
 
 /**
  * True when a container is its own descendant within the first `MAX_DEPTH + 1` levels. Only runs once
- * a walk has failed, to word the error; `done` holds containers known to lead to no cycle.
+ * a walk has failed, to word the error. Iterative (an explicit stack), since it runs on values that
+ * just proved too deep for recursion; each container is expanded once.
  */
-function holdsCycle(value: unknown, level: number, path: Set<object>, done: Set<object>): boolean {
-  if (typeof value !== 'object' || value === null || done.has(value) || level > MAX_DEPTH) return false
-  if (path.has(value)) return true
-  path.add(value)
-  for (const child of childrenOf(value)) if (holdsCycle(child, level + 1, path, done)) return true
-  path.delete(value)
-  done.add(value)
+function holdsCycle(root: unknown): boolean {
+  if (typeof root !== 'object' || root === null) return false
+  const onPath = new Set<object>()
+  const done = new Set<object>()
+  const stack: Array<{ node: object; children: unknown[]; next: number }> = []
+  const enter = (node: object): void => {
+    onPath.add(node)
+    stack.push({ node, children: childrenOf(node), next: 0 })
+  }
+  enter(root)
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!
+    if (top.next === top.children.length || stack.length > MAX_DEPTH) {
+      stack.pop()
+      onPath.delete(top.node)
+      done.add(top.node)
+      continue
+    }
+    const child = top.children[top.next++]
+    if (typeof child !== 'object' || child === null || done.has(child)) continue
+    if (onPath.has(child)) return true
+    enter(child)
+  }
   return false
 }
 

@@ -111,7 +111,9 @@ describe('cross-chain decoding', () => {
   })
 
   it('a value written by json decodes with a msgpack codec that accepts json', () => {
-    expect(msgpackCodec({ accept: [serializers.json] }).decode(jsonCodec().encode(value))).toStrictEqual(value)
+    expect(msgpackCodec({ accept: [serializers.json] }).decode(jsonCodec().encode(value))).toStrictEqual(
+      value,
+    )
   })
 
   it('every chain reads what every chain writes, given the key and the formats in accept', () => {
