@@ -1,5 +1,5 @@
 import type { CodecContext } from '@cachekit/core'
-import { crc32 } from './checksum.js'
+import { crc32, crc32Word } from './checksum.js'
 
 /**
  * Additional data: bytes a value is bound to without carrying them (the cache passes the store key
@@ -39,15 +39,9 @@ export function chunksOf(
   return chunks
 }
 
-// One scratch word for the length prefixes: encode and decode are synchronous, so it is never shared.
-const lengthWord = Buffer.allocUnsafe(4)
-
 /** `crc` continued over each chunk with its length before it. */
 export function crcOfChunks(crc: number, chunks: readonly Uint8Array[]): number {
-  for (const chunk of chunks) {
-    lengthWord.writeUInt32LE(chunk.length, 0)
-    crc = crc32(chunk, crc32(lengthWord, crc))
-  }
+  for (const chunk of chunks) crc = crc32(chunk, crc32Word(chunk.length, crc))
   return crc
 }
 
