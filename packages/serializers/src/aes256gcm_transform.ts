@@ -75,8 +75,9 @@ function keyBytes(keyId: string, material: unknown): Buffer {
 
 /**
  * AES-256-GCM authenticated encryption (node:crypto): a random 12-byte IV per value and a 16-byte tag;
- * the header (with the key id) is authenticated as additional data, so tampering with it is caught
- * too. Rotate keys by adding a new one and making it current: old values keep decrypting while their
+ * the header (with the key id) and the codec context's additional data (the cache passes the store
+ * key and the entry frame) are authenticated, so tampering with the header, or a value copied under
+ * another key, fails to decrypt. Rotate keys by adding a new one and making it current: old values keep decrypting while their
  * key stays listed. Must be the last transform of a chain (ciphertext does not compress).
  *
  * With random IVs, encrypt at most 2^32 values under one key (NIST SP 800-38D); rotate well before.
@@ -109,11 +110,11 @@ export function aes256gcm(options: Aes256GcmOptions): Transform {
     currentStep,
     allowUnencrypted: options.allowUnencrypted === true,
     overhead: IV_BYTES + TAG_BYTES,
-    sealInto(out, offset, plaintext) {
+    sealInto(out, offset, plaintext, aad) {
       const iv = out.subarray(offset, offset + IV_BYTES)
       nextIv(iv)
       const cipher = createCipheriv(ALGORITHM, currentKey, iv, { authTagLength: TAG_BYTES })
-      cipher.setAAD(out.subarray(0, offset))
+      cipher.setAAD(aad)
       const body = offset + IV_BYTES + TAG_BYTES
       const head = cipher.update(plaintext)
       out.set(head, body)
@@ -140,7 +141,7 @@ export function aes256gcm(options: Aes256GcmOptions): Transform {
         return tail.length === 0 ? head : Buffer.concat([head, tail])
       } catch (error) {
         throw decodeError(
-          `authentication failed with key id ${JSON.stringify(keyId)} (tampered or truncated)`,
+          `authentication failed with key id ${JSON.stringify(keyId)} (tampered, truncated, or bound to other additional data)`,
           error,
         )
       }

@@ -1,4 +1,5 @@
-import { CacheError, type Codec, ValueTooLargeError } from '@cachekit/core'
+import { CacheError, type Codec, type CodecContext, ValueTooLargeError } from '@cachekit/core'
+import { aadOf, chunksOf, crcOfChunks } from './additional_data.js'
 import { crc32 } from './checksum.js'
 import { decodeError, encodeError, messageOf, optionError } from './errors.js'
 import {
@@ -10,14 +11,12 @@ import {
   lz4Step,
   parseHeader,
   STEP,
+  serializerNameOf,
   writeHeader,
 } from './header.js'
-import { jsonSerializer } from './json_serializer.js'
-import { lz4Decompress } from './lz4_transform.js'
-import { msgpackSerializer } from './msgpack_serializer.js'
+import { depthError, NestingTooDeep } from './nesting_depth.js'
 import { asBuffer, type Serializer, type SerializerImpl, serializerImpl } from './serializer.js'
-import { type AesImpl, type Lz4Impl, type Transform, transformImpl } from './transform.js'
-import { v8Serializer } from './v8_serializer.js'
+import { type AesImpl, type Lz4Impl, type Transform, type TransformImpl, transformImpl } from './transform.js'
 
 /** Options of `createCodec()`. */
 export interface CodecOptions {
@@ -29,33 +28,34 @@ export interface CodecOptions {
    */
   transforms?: readonly Transform[]
   /**
-   * Refuse to encode a value whose encoded size (header included) is above this many bytes, with a
-   * `ValueTooLargeError`. Nothing is ever truncated. Default: no limit.
+   * Formats this codec also decodes, without ever writing them: serializers and transforms of another
+   * chain, while migrating a cache from it. By default a codec decodes only what it writes (its
+   * serializer's formats, and lz4 when `transforms` has it), so bytes planted in Redis in another
+   * format, say v8, never reach that format's decoder. Default none.
+   *
+   * @example
+   * // Moving from JSON to msgpack + lz4: read the old values until they expire.
+   * createCodec({ serializer: msgpackSerializer(), transforms: [lz4()], accept: [jsonSerializer()] })
+   * // Moving off lz4, or off encryption: keep reading what was written with them.
+   * msgpackCodec({ accept: [lz4(), aes256gcm({ keys, currentKeyId })] })
+   */
+  accept?: readonly (Serializer | Transform)[]
+  /**
+   * The largest encoded value (header included, after compression and encryption), in bytes. `encode`
+   * refuses a larger one with a `ValueTooLargeError` (nothing is truncated) and `decode` refuses
+   * larger bytes with a `CodecDecodeError` before looking at them. Default: no limit.
    */
   maxBytes?: number
   /**
-   * When decoding, refuse an lz4 block that claims to decompress to more than this many bytes, before
-   * allocating anything. Default 256 MiB.
+   * The largest serialized value (after the serializer, before compression and encryption), in bytes.
+   * `encode` refuses a larger one with a `ValueTooLargeError`; `decode` refuses an lz4 block that
+   * claims to decompress to more before allocating anything, and any larger payload. Both sides apply
+   * the same limit, so no value is stored that this codec cannot read back. Default 256 MiB.
    */
-  maxDecompressedBytes?: number
+  maxSerializedBytes?: number
 }
 
-const DEFAULT_MAX_DECOMPRESSED = 256 * 1024 * 1024
-
-// Decoding picks the serializer by the header's format, whatever the codec writes with: every
-// codec reads all three.
-const readers: Record<FormatId, SerializerImpl> = (() => {
-  const json = serializerImpl(jsonSerializer())!
-  const msgpack = serializerImpl(msgpackSerializer())!
-  const v8 = serializerImpl(v8Serializer())!
-  return {
-    [FORMAT.json]: json,
-    [FORMAT.jsonTagged]: json,
-    [FORMAT.msgpack]: msgpack,
-    [FORMAT.msgpackTagged]: msgpack,
-    [FORMAT.v8]: v8,
-  }
-})()
+const DEFAULT_MAX_SERIALIZED = 256 * 1024 * 1024
 
 function checkLimit(
   name: string,
@@ -69,13 +69,66 @@ function checkLimit(
   return value
 }
 
+const FORMAT_IDS = Object.values(FORMAT) as FormatId[]
+
+const FACTORY_OF = { json: 'jsonSerializer()', msgpack: 'msgpackSerializer()', v8: 'v8Serializer()' } as const
+
+/** What a chain reads: the decoder of each format it allows, and the transforms it can undo. */
+interface ReadPolicy {
+  readonly readers: ReadonlyArray<SerializerImpl | undefined>
+  readonly decompressor: Lz4Impl | undefined
+  readonly decipher: AesImpl | undefined
+}
+
+function readPolicy(
+  serializer: SerializerImpl,
+  compressor: Lz4Impl | undefined,
+  cipher: AesImpl | undefined,
+  accept: unknown,
+): ReadPolicy {
+  if (accept !== undefined && !Array.isArray(accept)) throw optionError('accept must be an array')
+  const readers: Array<SerializerImpl | undefined> = []
+  const allow = (impl: SerializerImpl): void => {
+    for (const format of FORMAT_IDS) if (serializerNameOf(format) === impl.name) readers[format] = impl
+  }
+  allow(serializer)
+  let decompressor = compressor
+  let decipher = cipher
+  for (const item of (accept ?? []) as unknown[]) {
+    const asSerializer = serializerImpl(item)
+    if (asSerializer !== undefined) {
+      allow(asSerializer)
+      continue
+    }
+    const asTransform: TransformImpl | undefined = transformImpl(item)
+    if (asTransform === undefined) {
+      throw optionError('accept must list serializers and transforms made by this package')
+    }
+    if (asTransform.name === 'lz4') {
+      decompressor ??= asTransform
+    } else if (decipher === undefined) {
+      decipher = asTransform
+    } else if (decipher !== asTransform) {
+      // Two keyrings would make "which keys decrypt" a puzzle; one keyring lists every old key.
+      throw optionError(
+        'accept lists an aes256gcm keyring besides the one in transforms: list old keys there',
+      )
+    }
+  }
+  return { readers, decompressor, decipher }
+}
+
 /**
  * A codec: one serializer followed by byte transforms, e.g. msgpack -> lz4 -> aes-256-gcm. Every value
  * it writes starts with a header naming the format and the steps applied, plus a CRC-32 (or the GCM
- * tag), and it decodes values written by any chain (given the AES keys).
+ * tag). It decodes only the formats it writes, plus those listed in `accept`.
  *
- * Decoding never throws anything but `CodecDecodeError` (`E_CODEC_DECODE`): truncated, tampered or
- * foreign bytes are reported, never returned as a wrong value.
+ * The optional codec context binds a value to bytes stored elsewhere (the cache passes the store key
+ * and the entry frame): the CRC-32 and the GCM additional data cover them, so decoding with other
+ * additional data, or none, fails.
+ *
+ * Decoding never throws anything but `CodecDecodeError` (`E_CODEC_DECODE`): truncated, tampered,
+ * foreign or refused bytes are reported, never returned as a wrong value.
  * @throws InvalidOptionError when the options are not a valid chain.
  */
 export function createCodec(options: CodecOptions): Codec {
@@ -100,17 +153,23 @@ export function createCodec(options: CodecOptions): Codec {
       cipher = impl
     }
   }
+  const { readers, decompressor, decipher } = readPolicy(serializer, compressor, cipher, options.accept)
+  // Only a codec that writes encrypted values insists on them; one that accepts aes reads both.
+  const encryptedOnly = cipher !== undefined && !cipher.allowUnencrypted
   const maxBytes = checkLimit('maxBytes', options.maxBytes, undefined)
-  const maxDecompressed = checkLimit(
-    'maxDecompressedBytes',
-    options.maxDecompressedBytes,
-    DEFAULT_MAX_DECOMPRESSED,
-  )!
+  const maxSerialized = checkLimit('maxSerializedBytes', options.maxSerializedBytes, DEFAULT_MAX_SERIALIZED)!
   const name = [serializer.name, ...transforms.map((transform) => transform.name)].join('+')
 
-  function frame(value: unknown): Buffer {
+  function frame(value: unknown, chunks: readonly Uint8Array[]): Buffer {
     const serialized = serializer!.serialize(value)
     let body = serialized.bytes
+    if (body.length > maxSerialized) {
+      throw new ValueTooLargeError(
+        body.length,
+        maxSerialized,
+        `[cachekit/serializers] ${name} serialized the value to ${body.length} bytes, above maxSerializedBytes ${maxSerialized} (the most it decodes)`,
+      )
+    }
     const steps: HeaderStep[] = []
     const compressed = compressor?.compress(body)
     if (compressed !== undefined) {
@@ -122,23 +181,26 @@ export function createCodec(options: CodecOptions): Codec {
       const length = headerLength(steps)
       const out = Buffer.allocUnsafe(length + cipher.overhead + body.length)
       writeHeader(out, serialized.format, steps)
-      cipher.sealInto(out, length, body)
+      cipher.sealInto(out, length, body, aadOf(out.subarray(0, length), chunks))
       return out
     }
     const length = headerLength(steps)
     const out = Buffer.allocUnsafe(length + CHECKSUM_BYTES + body.length)
     writeHeader(out, serialized.format, steps)
-    out.writeUInt32LE(crc32(body, crc32(out.subarray(0, length))), length)
+    const crc = crc32(body, crcOfChunks(crc32(out.subarray(0, length)), chunks))
+    out.writeUInt32LE(crc, length)
     out.set(body, length + CHECKSUM_BYTES)
     return out
   }
 
-  function encode(value: unknown): Uint8Array {
+  function encode(value: unknown, context?: CodecContext): Uint8Array {
+    const chunks = chunksOf(context, encodeError)
     let out: Buffer
     try {
-      out = frame(value)
+      out = frame(value, chunks)
     } catch (error) {
       if (CacheError.isInstance(error)) throw error
+      if (error instanceof NestingTooDeep) throw depthError(serializer!.name, value)
       throw encodeError(`${name} cannot represent the value: ${messageOf(error)}`, error)
     }
     if (maxBytes !== undefined && out.length > maxBytes) {
@@ -151,39 +213,73 @@ export function createCodec(options: CodecOptions): Codec {
     return out
   }
 
-  function decode(bytes: Uint8Array): unknown {
+  /** Refuses, before anything is undone, what this codec does not read. */
+  function checkAllowed(format: FormatId, steps: readonly HeaderStep[]): SerializerImpl {
+    const reader = readers[format]
+    if (reader === undefined) {
+      const other = serializerNameOf(format)
+      throw decodeError(
+        `the value is ${other}, which ${name} does not read; list ${FACTORY_OF[other]} in the codec's \`accept\` option to read it`,
+      )
+    }
+    let encrypted = false
+    for (const step of steps) {
+      if (step.id === STEP.lz4) {
+        if (decompressor === undefined) {
+          throw decodeError(
+            `the value is lz4-compressed, which ${name} does not decompress; add lz4() to the codec's \`transforms\` or \`accept\` option to read it`,
+          )
+        }
+      } else if (decipher === undefined) {
+        throw decodeError(
+          `the value is encrypted with key id ${JSON.stringify(step.keyId)}, and ${name} has no aes256gcm keyring; add aes256gcm() with that key to \`transforms\` or \`accept\``,
+        )
+      } else {
+        encrypted = true
+      }
+    }
+    if (encryptedOnly && !encrypted) {
+      throw decodeError(`${name} only accepts encrypted values, and this one is not encrypted`)
+    }
+    return reader
+  }
+
+  function decode(bytes: Uint8Array, context?: CodecContext): unknown {
     if (!(bytes instanceof Uint8Array)) throw decodeError(`expected a Uint8Array, got ${typeof bytes}`)
+    if (maxBytes !== undefined && bytes.length > maxBytes) {
+      throw decodeError(`the value is ${bytes.length} bytes, above maxBytes ${maxBytes}`)
+    }
+    const chunks = chunksOf(context, decodeError)
     const header = parseHeader(bytes)
     let body: Uint8Array = bytes.subarray(header.bodyOffset)
     if (header.checksum) {
       const stored = asBuffer(bytes).readUInt32LE(header.stepsEnd)
-      if (crc32(body, crc32(bytes.subarray(0, header.stepsEnd))) !== stored) {
-        throw decodeError('checksum mismatch (the bytes are corrupt or truncated)')
+      if (crc32(body, crcOfChunks(crc32(bytes.subarray(0, header.stepsEnd)), chunks)) !== stored) {
+        throw decodeError(
+          chunks.length === 0
+            ? 'checksum mismatch (the bytes are corrupt or truncated)'
+            : 'checksum mismatch (the bytes are corrupt or truncated, or belong with other additional data)',
+        )
       }
     }
-    if (
-      cipher !== undefined &&
-      !cipher.allowUnencrypted &&
-      !header.steps.some((s) => s.id === STEP.aes256gcm)
-    ) {
-      throw decodeError(`${name} only accepts encrypted values, and this one is not encrypted`)
-    }
+    const reader = checkAllowed(header.format, header.steps)
+    let aad: Uint8Array | undefined
     for (let i = header.steps.length - 1; i >= 0; i--) {
       const step = header.steps[i]!
       if (step.id === STEP.lz4) {
-        body = lz4Decompress(body, maxDecompressed)
-      } else if (cipher === undefined) {
-        throw decodeError(
-          `the value is encrypted with key id ${JSON.stringify(step.keyId)}, and ${name} has no aes256gcm keyring`,
-        )
+        body = decompressor!.decompress(body, maxSerialized)
       } else {
-        body = cipher.open(bytes.subarray(0, header.stepsEnd), body, step.keyId)
+        aad ??= aadOf(bytes.subarray(0, header.stepsEnd), chunks)
+        body = decipher!.open(aad, body, step.keyId)
       }
     }
+    if (body.length > maxSerialized) {
+      throw decodeError(`the payload is ${body.length} bytes, above maxSerializedBytes ${maxSerialized}`)
+    }
     try {
-      return readers[header.format].deserialize(body, header.format)
+      return reader.deserialize(body, header.format)
     } catch (error) {
-      throw decodeError(`the ${readers[header.format].name} payload is invalid: ${messageOf(error)}`, error)
+      throw decodeError(`the ${reader.name} payload is invalid: ${messageOf(error)}`, error)
     }
   }
 

@@ -1,9 +1,9 @@
 import { decodeError } from './errors.js'
 
 /**
- * The header every encoded value starts with. It names everything a reader needs to undo the chain,
- * so any codec decodes values written by any other chain (given the keys), and it is paid on every
- * Redis value, so it stays a few bytes:
+ * The header every encoded value starts with. It names everything a reader needs to undo the chain
+ * (a reader then decodes it only if its codec allows that format and those steps), and it is paid on
+ * every Redis value, so it stays a few bytes:
  *
  * ```
  * byte 0     0xC1                      magic
@@ -12,7 +12,8 @@ import { decodeError } from './errors.js'
  * n steps    0x01                      lz4 block (the payload starts with its u32 LE decoded size)
  *            0x02 len keyId[len]       aes-256-gcm with the key id (1..255 bytes of UTF-8)
  * 4 bytes    CRC-32 LE                 only when the last step is not aes-256-gcm: over the header bytes
- *                                      before it and the whole payload
+ *                                      before it, the additional data (see additional_data.ts) and the
+ *                                      whole payload
  * payload    the bytes of the last step (aes-256-gcm: 12-byte IV, 16-byte tag, ciphertext)
  * ```
  *
@@ -50,7 +51,7 @@ export interface ParsedHeader {
   readonly version: number
   readonly format: FormatId
   readonly steps: readonly HeaderStep[]
-  /** End of the magic, format and steps: the bytes AES-GCM authenticates as additional data. */
+  /** End of the magic, format and steps: the bytes AES-GCM authenticates (with the additional data). */
   readonly stepsEnd: number
   /** True when a CRC-32 sits at `stepsEnd`. */
   readonly checksum: boolean

@@ -1,5 +1,6 @@
 export { type Aes256GcmOptions, type AesKeyMaterial, aes256gcm } from './aes256gcm_transform.js'
 export { type CodecOptions, createCodec } from './codec_chain.js'
+export { Lz4UnavailableError } from './errors.js'
 export { type EncodedInfo, type EncodedStep, inspectEncoded } from './inspect_encoded.js'
 export { jsonSerializer } from './json_serializer.js'
 export { type Lz4Options, lz4 } from './lz4_transform.js'

@@ -1,5 +1,6 @@
 import { FORMAT, type FormatId } from './header.js'
 import { needsTags, tagReplacer, UNDEFINED_TEXT, untag } from './json_tags.js'
+import { checkTaggedJsonDepth } from './nesting_depth.js'
 import { asBuffer, defineSerializer, type Serializer } from './serializer.js'
 
 const json = defineSerializer({
@@ -10,6 +11,7 @@ const json = defineSerializer({
       const text = JSON.stringify(value)
       if (text !== undefined) return { format: FORMAT.json, bytes: Buffer.from(text, 'utf8') }
     }
+    checkTaggedJsonDepth(value)
     const text = value === undefined ? UNDEFINED_TEXT : JSON.stringify(value, tagReplacer)
     if (text === undefined) throw new TypeError(`JSON has no representation for a top-level ${typeof value}`)
     return { format: FORMAT.jsonTagged, bytes: Buffer.from(text, 'utf8') }

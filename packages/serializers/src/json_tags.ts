@@ -1,4 +1,5 @@
 import { types } from 'node:util'
+import { MAX_DEPTH, NestingTooDeep } from './nesting_depth.js'
 
 /**
  * The tagged JSON format: plain JSON in which the values JSON cannot carry are objects
@@ -62,9 +63,12 @@ function isPlainish(value: object): boolean {
 /**
  * True when `value` holds something bare JSON would lose. A walk that only reads is several times
  * cheaper than a `JSON.stringify` replacer, so the common plain-data case pays the walk and a bare
- * `JSON.stringify`; only values that need tags pay for the replacer.
+ * `JSON.stringify`; only values that need tags pay for the replacer. `level` is the nesting level of
+ * `value` (1 at the top): a plain value is walked whole, so this walk also enforces `MAX_DEPTH` for
+ * it (one comparison per container). A value that needs tags is measured by the tagged path.
+ * @throws NestingTooDeep when a plain value nests deeper than `MAX_DEPTH`.
  */
-export function needsTags(value: unknown): boolean {
+export function needsTags(value: unknown, level = 1): boolean {
   switch (typeof value) {
     case 'number':
       return isSpecialNumber(value)
@@ -73,13 +77,14 @@ export function needsTags(value: unknown): boolean {
       return true
     case 'object': {
       if (value === null) return false
+      if (level > MAX_DEPTH) throw new NestingTooDeep()
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) if (needsTags(value[i])) return true
+        for (let i = 0; i < value.length; i++) if (needsTags(value[i], level + 1)) return true
         return false
       }
       if (!isPlainish(value)) return true
       const record = value as Record<string, unknown>
-      for (const key in record) if (needsTags(record[key])) return true
+      for (const key in record) if (needsTags(record[key], level + 1)) return true
       return false
     }
     default:

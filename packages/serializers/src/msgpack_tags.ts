@@ -1,5 +1,6 @@
 import { types } from 'node:util'
 import { C1 } from 'msgpackr'
+import { MAX_DEPTH, NestingTooDeep } from './nesting_depth.js'
 
 /**
  * Map tagging for msgpack. With `useRecords: false` msgpackr writes a plain object and a `Map` as the
@@ -33,19 +34,26 @@ function hasUserToJSON(value: object): boolean {
   )
 }
 
-/** True when `value` holds a Map, or an array starting with C1, anywhere msgpackr would look. */
-export function needsMapTags(value: unknown): boolean {
+/**
+ * True when `value` holds a Map, or an array starting with C1, anywhere msgpackr would look. `level` is
+ * the nesting level of `value` (1 at the top): the walk also enforces `MAX_DEPTH`, which costs one
+ * comparison per container on a walk the encoder makes anyway.
+ * @throws NestingTooDeep when the value nests deeper than `MAX_DEPTH`.
+ */
+export function needsMapTags(value: unknown, level = 1): boolean {
   if (typeof value !== 'object' || value === null) return false
+  if (level > MAX_DEPTH) throw new NestingTooDeep()
   if (Array.isArray(value)) {
     if (value.length > 0 && value[0] === C1) return true
-    for (let i = 0; i < value.length; i++) if (needsMapTags(value[i])) return true
+    for (let i = 0; i < value.length; i++) if (needsMapTags(value[i], level + 1)) return true
     return false
   }
   const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) {
     if (types.isMap(value)) return true
     if (types.isSet(value)) {
-      for (const item of value as Set<unknown>) if (needsMapTags(item)) return true
+      // msgpackr writes a Set as an extension around an array: two levels.
+      for (const item of value as Set<unknown>) if (needsMapTags(item, level + 2)) return true
       return false
     }
     if (isExtensionBuiltin(value)) return false
@@ -53,35 +61,43 @@ export function needsMapTags(value: unknown): boolean {
     if (hasUserToJSON(value)) return true
   }
   const record = value as Record<string, unknown>
-  for (const key in record) if (needsMapTags(record[key])) return true
+  for (const key in record) if (needsMapTags(record[key], level + 1)) return true
   return false
 }
 
-/** A copy of `value` in which every Map is tagged, for msgpackr to write. */
-export function tagMaps(value: unknown): unknown {
+/**
+ * A copy of `value` in which every Map is tagged, for msgpackr to write. Enforces `MAX_DEPTH` like
+ * `needsMapTags`, which stops at the first Map and so does not see below it.
+ * @throws NestingTooDeep when the value nests deeper than `MAX_DEPTH`.
+ */
+export function tagMaps(value: unknown, level = 1): unknown {
   if (typeof value !== 'object' || value === null) return value
+  if (level > MAX_DEPTH) throw new NestingTooDeep()
+  const next = level + 1
   if (Array.isArray(value)) {
     const out: unknown[] = new Array(value.length)
-    for (let i = 0; i < value.length; i++) out[i] = tagMaps(value[i])
+    for (let i = 0; i < value.length; i++) out[i] = tagMaps(value[i], next)
     return value.length > 0 && value[0] === C1 ? [C1, ESCAPED_ARRAY, ...out] : out
   }
   if (types.isMap(value)) {
     const out: unknown[] = [C1, MAP]
-    for (const [key, item] of value as Map<unknown, unknown>) out.push(tagMaps(key), tagMaps(item))
+    for (const [key, item] of value as Map<unknown, unknown>)
+      out.push(tagMaps(key, next), tagMaps(item, next))
     return out
   }
   if (types.isSet(value)) {
     const out = new Set<unknown>()
-    for (const item of value as Set<unknown>) out.add(tagMaps(item))
+    for (const item of value as Set<unknown>) out.add(tagMaps(item, level + 2))
     return out
   }
   if (isExtensionBuiltin(value)) return value
-  if (hasUserToJSON(value)) return tagMaps((value as { toJSON(): unknown }).toJSON())
+  // The object toJSON returns takes the place of this one, at the same level.
+  if (hasUserToJSON(value)) return tagMaps((value as { toJSON(): unknown }).toJSON(), level)
   // Keep the kind of prototype: msgpackr treats a null-prototype object slightly differently.
   const source = value as Record<string, unknown>
   const out: Record<string, unknown> = Object.getPrototypeOf(value) === null ? Object.create(null) : {}
   for (const key of Object.keys(source)) {
-    const item = tagMaps(source[key])
+    const item = tagMaps(source[key], next)
     if (key === '__proto__') {
       Object.defineProperty(out, key, { value: item, writable: true, enumerable: true, configurable: true })
     } else {

@@ -19,6 +19,11 @@ export interface Lz4Impl {
   readonly name: 'lz4'
   /** The compressed block, or undefined when the input is below the threshold or would not shrink. */
   compress(input: Uint8Array): Uint8Array | undefined
+  /**
+   * Undoes `compress`, refusing a block that declares more than `maxBytes` before allocating.
+   * @throws CodecDecodeError when the block is invalid or too large.
+   */
+  decompress(input: Uint8Array, maxBytes: number): Uint8Array
 }
 
 /** The aes-256-gcm transform, inside the package. */
@@ -30,8 +35,8 @@ export interface AesImpl {
   readonly allowUnencrypted: boolean
   /** Bytes `seal` adds to the plaintext (IV and tag). */
   readonly overhead: number
-  /** Encrypts `plaintext` into `out` at `offset` (IV, tag, ciphertext); `out[0, offset)` is the AAD. */
-  sealInto(out: Uint8Array, offset: number, plaintext: Uint8Array): void
+  /** Encrypts `plaintext` into `out` at `offset` (IV, tag, ciphertext), authenticating `aad`. */
+  sealInto(out: Uint8Array, offset: number, plaintext: Uint8Array, aad: Uint8Array): void
   /** Decrypts a payload written by `sealInto` with key `keyId`, authenticating `aad`. */
   open(aad: Uint8Array, payload: Uint8Array, keyId: string): Uint8Array
 }
@@ -53,7 +58,9 @@ export function defineTransform(impl: TransformImpl): Transform {
 export function transformImpl(transform: unknown): TransformImpl | undefined {
   if (typeof transform !== 'object' || transform === null) return undefined
   const impl = (transform as { [IMPL]?: Partial<TransformImpl> })[IMPL]
-  if (impl?.name === 'lz4' && typeof impl.compress === 'function') return impl as Lz4Impl
+  if (impl?.name === 'lz4' && typeof impl.compress === 'function' && typeof impl.decompress === 'function') {
+    return impl as Lz4Impl
+  }
   if (impl?.name === 'aes256gcm' && typeof impl.sealInto === 'function' && typeof impl.open === 'function') {
     return impl as AesImpl
   }

@@ -242,7 +242,7 @@ describe('json: refused values', () => {
     expect(() => codec.encode(value)).toThrow(CodecEncodeError)
   })
 
-  it('a cycle -> CodecEncodeError with the cause, and the codec keeps working', () => {
+  it('a cycle -> CodecEncodeError that says so, and the codec keeps working', () => {
     const cyclic: Record<string, unknown> = { a: 1 }
     cyclic.self = cyclic
     let thrown: unknown
@@ -252,7 +252,7 @@ describe('json: refused values', () => {
       thrown = error
     }
     expect(CacheError.hasCode(thrown, 'E_CODEC_ENCODE')).toBe(true)
-    expect((thrown as Error).cause).toBeInstanceOf(Error)
+    expect((thrown as Error).message).toMatch(/holds a cycle, which json cannot write/)
     expect(roundTrip({ a: 1 })).toStrictEqual({ a: 1 })
   })
 })

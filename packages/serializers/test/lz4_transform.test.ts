@@ -51,7 +51,7 @@ describe('lz4 threshold', () => {
 })
 
 describe('lz4 decoding guards', () => {
-  const codec = msgpackCodec()
+  const codec = defaultCodec()
   // msgpack str8: 0xd9, length, UTF-8 bytes
   const packedString = (text: string): Buffer => Buffer.from([0xd9, text.length, ...Buffer.from(text)])
 
@@ -60,11 +60,17 @@ describe('lz4 decoding guards', () => {
     expect(codec.decode(forge(FORMAT.msgpack, [lz4Step()], block))).toBe('z'.repeat(200))
   })
 
-  it('refuses a size prefix above maxDecompressedBytes before allocating', () => {
+  it('refuses a size prefix above maxSerializedBytes before allocating', () => {
     const value = 'q'.repeat(200_000)
     const bytes = defaultCodec().encode(value)
-    const strict = createCodec({ serializer: serializers.msgpack, maxDecompressedBytes: 100_000 })
-    expect(decodeFailure(() => strict.decode(bytes)).message).toMatch(/above the limit of 100000/)
+    const strict = createCodec({
+      serializer: serializers.msgpack,
+      transforms: [lz4()],
+      maxSerializedBytes: 100_000,
+    })
+    expect(decodeFailure(() => strict.decode(bytes)).message).toMatch(
+      /decompresses to 200005 bytes, above maxSerializedBytes 100000/,
+    )
     expect(defaultCodec().decode(bytes)).toBe(value)
   })
 

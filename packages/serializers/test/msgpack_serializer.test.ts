@@ -177,6 +177,7 @@ describe('msgpack: refused values', () => {
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
     expect(() => codec.encode(cyclic)).toThrow(CodecEncodeError)
+    expect(() => codec.encode(new Map([['m', cyclic]]))).toThrow(/holds a cycle, which msgpack cannot write/)
     expect(roundTrip({ a: 1 })).toStrictEqual({ a: 1 })
   })
 })

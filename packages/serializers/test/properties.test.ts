@@ -10,6 +10,7 @@ import {
   FORMAT,
   forge,
   KEY_1,
+  omnivore,
   serializers,
   transformCombos,
 } from './support/fixtures.js'
@@ -118,9 +119,11 @@ describe('garbage', () => {
 
   it('random payloads with a correct CRC reach msgpackr, JSON, v8 and lz4: value or CodecDecodeError', () => {
     const format = fc.integer({ min: 1, max: 5 }) as fc.Arbitrary<FormatId>
+    const readsAll = omnivore()
     fc.assert(
       fc.property(format, fc.boolean(), fc.uint8Array({ maxLength: 400 }), (id, compressed, payload) => {
         const steps: HeaderStep[] = compressed ? [lz4Step()] : []
+        decodesOrRejects(readsAll, forge(id, steps, payload))
         decodesOrRejects(lenient, forge(id, steps, payload))
         decodesOrRejects(msgpackCodec(), forge(id, steps, payload))
       }),

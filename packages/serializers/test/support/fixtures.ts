@@ -40,6 +40,18 @@ export function transformCombos(): Array<{ label: string; transforms: Transform[
   ]
 }
 
+/**
+ * A codec that reads every format and step (msgpack, plus json, v8 and lz4 in `accept`, and the k1/k2
+ * keyring with plaintext allowed): for tests that feed forged payloads to every decoder.
+ */
+export function omnivore(): Codec {
+  return createCodec({
+    serializer: msgpackSerializer(),
+    transforms: [aes256gcm({ keys: { k1: KEY_1, k2: KEY_2 }, currentKeyId: 'k1', allowUnencrypted: true })],
+    accept: [jsonSerializer(), v8Serializer(), lz4()],
+  })
+}
+
 /** Every serializer through every transform combination. */
 export function allChains(): Codec[] {
   const codecs: Codec[] = []
