@@ -72,8 +72,9 @@ class RedisBinaryStore implements RedisStore {
   readonly name = 'redis'
   readonly kind = 'remote' as const
   readonly client: Redis | Cluster
-  readonly codec: Codec
   readonly lock: DistributedLock
+  private readonly givenCodec: Codec | undefined
+  private defaultCodec: Codec | undefined
   private readonly prefix: string
   private readonly maxValueBytes: number
   private readonly scanCount: number
@@ -90,7 +91,7 @@ class RedisBinaryStore implements RedisStore {
 
   constructor(options: RedisStoreOptions) {
     this.client = options.client
-    this.codec = options.codec ?? defaultCodec()
+    this.givenCodec = options.codec
     this.prefix = options.prefix ?? ''
     this.maxValueBytes = positive('maxValueBytes', options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES)
     this.scanCount = positive('scanCount', options.scanCount ?? 1000)
@@ -111,6 +112,16 @@ class RedisBinaryStore implements RedisStore {
         )
       }),
     )
+  }
+  /**
+   * The codec a cache uses with this store unless told otherwise. Built on first use: a cache given
+   * its own codec (say `jsonCodec()`) never builds the default, so it runs where lz4-napi's native
+   * binary is missing.
+   */
+  get codec(): Codec {
+    if (this.givenCodec) return this.givenCodec
+    this.defaultCodec ??= defaultCodec()
+    return this.defaultCodec
   }
 
   connectionError(): Error | undefined {

@@ -95,7 +95,7 @@ describe('frames read back from Redis', () => {
       variants.push(valid)
       const { hits, errors } = await readBack(codec, variants)
       expect(hits).toBe(0)
-      expect(errors).toBe(variants.length - variants.filter((bytes) => bytes.length === 0).length)
+      expect(errors).toBe(variants.length) // an empty string in Redis is a value too, and not an entry
     }, 60_000)
   }
 

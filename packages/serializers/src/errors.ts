@@ -1,6 +1,6 @@
 import { CodecDecodeError, CodecEncodeError, InvalidOptionError } from '@cachekit/core'
 
-// Every message names the package, so a log line says where it came from (STYLE.md, Errors).
+// Every message names the package, so a log line says where it came from.
 const PREFIX = '[cachekit/serializers]'
 
 /** A `CodecDecodeError` with the package prefix; `cause` keeps the decoder's own error. */
