@@ -129,7 +129,8 @@ export async function npmInstall(dir: string): Promise<void> {
 
 /**
  * Compiles the consumer in `dir` with the repo's TypeScript and returns the diagnostics per source
- * file name (`ex-core-15.mts`): tsc's own text, empty for a file that compiled cleanly.
+ * file: examples by name (`ex-core-15.mts`), other files by path (`node_modules/...`), `(project)` for
+ * errors of no file. A file that compiled cleanly has no entry.
  */
 export async function compileConsumer(dir: string): Promise<Map<string, string[]>> {
   const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin/tsc')
@@ -144,7 +145,8 @@ export async function compileConsumer(dir: string): Promise<Map<string, string[]
   let current = ''
   for (const line of `${result.stdout}${result.stderr}`.split('\n')) {
     const located = /^(.+?)\(\d+,\d+\): error /.exec(line)
-    if (located) current = basename(located[1] ?? '')
+    if (located)
+      current = (located[1] ?? '').replace(/^src\//, '') // examples by name, others by path
     else if (/^\S/.test(line)) current = line.startsWith('error') ? '(project)' : current
     if (!line.trim() || !current) continue
     byFile.set(current, [...(byFile.get(current) ?? []), line])
