@@ -12,12 +12,12 @@ import { InvalidationEpochs } from './invalidation_epochs.js'
 import { internalKey } from './key_space.js'
 import { type L1Message, L1Sync } from './l1_sync.js'
 import { RemoteTier, type WriteOutcome } from './remote_tier.js'
-import { SingleFlight } from './single_flight.js'
+import { SingleFlight } from '../util/single_flight.js'
 import { dependencyTag, scopeTags } from './tag_names.js'
 import { TagSweeper } from './tag_sweeper.js'
 import { TAGS_INVALID, TAGS_VALID, TagTimes } from './tag_times.js'
 import { checkTtl, resolveTtlMs } from './ttl_policy.js'
-import { waitAtMost } from './with_timeout.js'
+import { waitAtMost } from '../util/with_timeout.js'
 
 /**
  * Most keys an entry may depend on, directly or through its dependencies (which also bounds a chain

@@ -6,12 +6,12 @@ import { escapeGlob } from '../glob.js'
 import type { DistributedLock, Store, StoreWrite } from '../store.js'
 import type { CacheEvents, CacheOperation, CacheTier } from './cache_events.js'
 import type { StatsCounters } from './cache_stats.js'
-import { CircuitBreaker } from './circuit_breaker.js'
+import { CircuitBreaker } from '../util/circuit_breaker.js'
 import { writeClock } from './clock.js'
-import { inBatches } from './in_batches.js'
+import { inBatches } from '../util/in_batches.js'
 import type { InvalidationEpochs } from './invalidation_epochs.js'
 import { RefusedKeys } from './refused_keys.js'
-import { DeadlineTracker, withTimeout } from './with_timeout.js'
+import { DeadlineTracker, withTimeout } from '../util/with_timeout.js'
 
 /** An entry read from the remote tier, or from the fallback while the remote tier is skipped. */
 export interface RemoteHit {
