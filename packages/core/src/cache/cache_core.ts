@@ -1,23 +1,24 @@
 import { parseDuration, parseOptionalDuration } from '../duration.js'
 import { type CacheEntry, createEntry, isHardExpired } from '../entry.js'
-import { CacheError, CodecEncodeError, InvalidOptionError, StoreFailureError } from '../errors.js'
+import { CacheError, InvalidOptionError, StoreFailureError } from '../errors.js'
 import { escapeGlob } from '../glob.js'
 import type { DistributedLock, Store } from '../store.js'
+import { SingleFlight } from '../util/single_flight.js'
+import { waitAtMost } from '../util/with_timeout.js'
 import { CacheEvents, type CacheOperation, type CacheTier } from './cache_events.js'
 import type { CacheOptions, GetOrSetOptions, InvalidationStrategy, Ttl } from './cache_options.js'
 import { StatsCounters } from './cache_stats.js'
 import { writeClock } from './clock.js'
+import { ErrorReporter } from './error_reporter.js'
 import { GraceBackoff } from './grace_backoff.js'
 import { InvalidationEpochs } from './invalidation_epochs.js'
 import { internalKey } from './key_space.js'
 import { type L1Message, L1Sync } from './l1_sync.js'
 import { RemoteTier, type WriteOutcome } from './remote_tier.js'
-import { SingleFlight } from '../util/single_flight.js'
 import { dependencyTag, scopeTags } from './tag_names.js'
 import { TagSweeper } from './tag_sweeper.js'
 import { TAGS_INVALID, TAGS_VALID, TagTimes } from './tag_times.js'
 import { checkTtl, resolveTtlMs } from './ttl_policy.js'
-import { waitAtMost } from '../util/with_timeout.js'
 
 /**
  * Most keys an entry may depend on, directly or through its dependencies (which also bounds a chain
@@ -74,6 +75,7 @@ export class CacheCore {
   readonly throwErrors: boolean
   readonly events = new CacheEvents()
   readonly stats = new StatsCounters()
+  readonly errors: ErrorReporter
   readonly flights = new SingleFlight()
   readonly refreshes = new SingleFlight()
   readonly epochs = new InvalidationEpochs()
@@ -95,6 +97,7 @@ export class CacheCore {
     this.l1 = options.l1
     this.l1MaxTtlMs = parseOptionalDuration(options.l1MaxTtl)
     this.throwErrors = options.throwErrors ?? false
+    this.errors = new ErrorReporter(this.events, this.stats, this.throwErrors)
     this.defaults = resolveDefaults(options)
     this.backoff = new GraceBackoff(parseDuration(options.graceBackoff ?? '5s'))
     this.remote = options.l2 ? this.createRemote(options, options.l2) : undefined
@@ -126,8 +129,7 @@ export class CacheCore {
         l1: this.l1,
         root: path,
         epochs: this.epochs,
-        events: this.events,
-        stats: this.stats,
+        errors: this.errors,
         deleteMatchingInL1: (pattern) => (this.l1 ? deleteMatchingIn(this.l1, pattern) : Promise.resolve(0)),
         tracking: options.tracking ?? false,
         onTags: (tags, at, lazy, indexed) => {
@@ -493,27 +495,12 @@ export class CacheCore {
 
   /** Counts and emits a cache failure; throws it only when the cache was told to. */
   report(operation: CacheOperation, error: unknown, key?: string): void {
-    const typed = CacheError.isInstance(error)
-      ? error
-      : new CodecEncodeError(`[cachekit/core] the value under "${key}" cannot be cached`, {
-          key,
-          cause: error,
-        })
-    this.stats.errors++
-    this.events.emit(
-      'error',
-      key === undefined ? { error: typed, operation } : { error: typed, operation, key },
-    )
-    if (this.throwErrors) throw typed
+    this.errors.report(operation, error, key)
   }
 
   /** `report` for work no caller waits on: there is nobody to throw at, even with `throwErrors`. */
   reportInBackground(operation: CacheOperation, error: unknown, key?: string): void {
-    try {
-      this.report(operation, error, key)
-    } catch {
-      // Counted and emitted already; throwing here would only make an unhandled rejection.
-    }
+    this.errors.inBackground(operation, error, key)
   }
 
   assertOpen(): void {
@@ -619,9 +606,8 @@ export class CacheCore {
       probeIntervalMs: parseDuration(options.breaker?.probeInterval ?? '500ms'),
       probeKey: internalKey(this.path, 'probe'),
       maxOutageKeys: options.maxOutageKeys ?? 100_000,
-      throwErrors: this.throwErrors,
+      errors: this.errors,
       events: this.events,
-      stats: this.stats,
       epochs: this.epochs,
     })
   }

@@ -2,8 +2,7 @@ import type { Bus, BusMessage } from '../bus.js'
 import type { CacheEntry } from '../entry.js'
 import { BusFailureError, type CacheError } from '../errors.js'
 import type { Store } from '../store.js'
-import type { CacheEvents } from './cache_events.js'
-import type { StatsCounters } from './cache_stats.js'
+import type { ErrorReporter } from './error_reporter.js'
 import type { InvalidationEpochs } from './invalidation_epochs.js'
 import { dependencyTag } from './tag_names.js'
 
@@ -26,8 +25,8 @@ export interface L1SyncOptions {
   /** The cache's root prefix; a lost message clears every L1 key under it. */
   root: string
   epochs: InvalidationEpochs
-  events: CacheEvents
-  stats: StatsCounters
+  /** Where the bus's failures are counted and emitted (never thrown: nobody waits on them). */
+  errors: ErrorReporter
   deleteMatchingInL1: (pattern: string) => Promise<number>
   /** Ask the bus for Redis client-side tracking of the cache's prefix. */
   tracking: boolean
@@ -184,7 +183,6 @@ export class L1Sync {
   }
 
   private report(error: CacheError): void {
-    this.options.stats.errors++
-    this.options.events.emit('error', { error, operation: 'bus' })
+    this.options.errors.inBackground('bus', error)
   }
 }

@@ -4,14 +4,14 @@ import { decodeEntry, decodeEntryHeader, type EntryHeader, encodeEntry } from '.
 import { CacheError, CodecDecodeError, StoreFailureError } from '../errors.js'
 import { escapeGlob } from '../glob.js'
 import type { DistributedLock, Store, StoreWrite } from '../store.js'
-import type { CacheEvents, CacheOperation, CacheTier } from './cache_events.js'
-import type { StatsCounters } from './cache_stats.js'
 import { CircuitBreaker } from '../util/circuit_breaker.js'
-import { writeClock } from './clock.js'
 import { inBatches } from '../util/in_batches.js'
+import { DeadlineTracker, withTimeout } from '../util/with_timeout.js'
+import type { CacheEvents, CacheOperation, CacheTier } from './cache_events.js'
+import { writeClock } from './clock.js'
+import type { ErrorReporter } from './error_reporter.js'
 import type { InvalidationEpochs } from './invalidation_epochs.js'
 import { RefusedKeys } from './refused_keys.js'
-import { DeadlineTracker, withTimeout } from '../util/with_timeout.js'
 
 /** An entry read from the remote tier, or from the fallback while the remote tier is skipped. */
 export interface RemoteHit {
@@ -29,9 +29,9 @@ export interface RemoteTierOptions {
   probeKey: string
   /** How many keys written during an outage are remembered, to be dropped from L2 on recovery. */
   maxOutageKeys: number
-  throwErrors: boolean
+  /** Where failures are counted, emitted and (with `throwErrors`) thrown. */
+  errors: ErrorReporter
   events: CacheEvents
-  stats: StatsCounters
   /**
    * The cache's marks of changed keys: a write that failed on L2 does not copy its value into the
    * fallback when a later write or delete of the key started meanwhile (it would undo that one).
@@ -413,8 +413,8 @@ export class RemoteTier {
     const typed = CacheError.isInstance(error)
       ? error
       : new StoreFailureError(this.options.store.name, operation, { key, cause: error })
-    if (typed.code === 'E_STORE_REFUSED') this.options.stats.refused++
-    else if (typed.code !== 'E_VALUE_TOO_LARGE') this.breaker.recordFailure(error)
+    if (typed.code !== 'E_STORE_REFUSED' && typed.code !== 'E_VALUE_TOO_LARGE')
+      this.breaker.recordFailure(error)
     this.report(operation, typed, key, mayThrow)
     return typed
   }
@@ -434,9 +434,8 @@ export class RemoteTier {
   private readonly explain = (): Error | undefined => this.options.store.connectionError?.()
 
   private report(operation: CacheOperation, error: CacheError, key?: string, mayThrow = true): void {
-    this.options.stats.errors++
-    this.options.events.emit('error', key === undefined ? { error, operation } : { error, operation, key })
-    if (mayThrow && this.options.throwErrors) throw error
+    if (mayThrow) this.options.errors.report(operation, error, key)
+    else this.options.errors.inBackground(operation, error, key)
   }
 }
 

@@ -1,8 +1,8 @@
 import type { CacheEntry } from '../entry.js'
 import type { EntryHeader } from '../entry_frame.js'
 import type { Store } from '../store.js'
-import type { CacheEvents } from './cache_events.js'
 import { inBatches } from '../util/in_batches.js'
+import type { CacheEvents } from './cache_events.js'
 import type { RemoteTier } from './remote_tier.js'
 import { TAGS_INVALID, type TagTimes } from './tag_times.js'
 

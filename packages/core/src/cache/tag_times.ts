@@ -1,7 +1,7 @@
 import type { EntryHeader } from '../entry_frame.js'
 import type { TagIndex } from '../tag_index.js'
-import { staleTagName } from './tag_names.js'
 import { withTimeout } from '../util/with_timeout.js'
+import { staleTagName } from './tag_names.js'
 
 /** `check` verdicts. A positive verdict is the time a lazy invalidation made the entry stale. */
 export const TAGS_VALID = 0
