@@ -104,6 +104,17 @@ export class StoreClosedError extends CacheError {
   }
 }
 
+/**
+ * The cache was used after `close()`. Same code as a closed store (`E_STORE_CLOSED`): one code for
+ * "closed", whichever part was.
+ */
+export class CacheClosedError extends StoreClosedError {
+  constructor(options: CacheErrorOptions = {}) {
+    super('cache', options)
+    this.message = '[cachekit/core] the cache is closed'
+  }
+}
+
 function describe(input: unknown): string {
   if (typeof input === 'string') return JSON.stringify(input)
   if (typeof input === 'number' || typeof input === 'bigint' || typeof input === 'boolean')

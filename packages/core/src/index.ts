@@ -37,6 +37,7 @@ export {
 export { decodeEntry, decodeEntryHeader, type EntryHeader, encodeEntry } from './entry_frame.js'
 export {
   BusFailureError,
+  CacheClosedError,
   CacheError,
   type CacheErrorCode,
   type CacheErrorOptions,

@@ -420,10 +420,29 @@ describe('Cache', () => {
       await expect(l1.get('k')).rejects.toSatisfy((error) => CacheError.hasCode(error, 'E_STORE_CLOSED'))
     })
 
-    it('rejects writes after close', async () => {
+    it('rejects every call after close with E_STORE_CLOSED, as a rejected promise, never a throw', async () => {
       const { cache } = setup()
+      await cache.set('k', 1)
       await cache.close()
-      await expect(cache.set('k', 1)).rejects.toBeInstanceOf(InvalidOptionError)
+      const calls: Array<() => Promise<unknown>> = [
+        () => cache.get('k'),
+        () => cache.has('k'),
+        () => cache.getMany(['k']),
+        () => cache.getOrSet('k', () => 2),
+        () => cache.set('k', 1),
+        () => cache.setMany([{ key: 'k', value: 1 }]),
+        () => cache.delete('k'),
+        () => cache.deleteMatching('*'),
+        () => cache.clear(),
+        () => cache.namespace('n').get('k'),
+      ]
+      for (const call of calls) {
+        let pending: Promise<unknown> | undefined
+        expect(() => {
+          pending = call()
+        }).not.toThrow()
+        await expect(pending).rejects.toMatchObject({ code: 'E_STORE_CLOSED' })
+      }
     })
   })
 })

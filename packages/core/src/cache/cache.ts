@@ -1,6 +1,6 @@
 import type { CacheEntry } from '../entry.js'
-import { InvalidOptionError } from '../errors.js'
-import type { CacheCore, Found } from './cache_core.js'
+import { CacheClosedError, InvalidOptionError } from '../errors.js'
+import type { CacheCore } from './cache_core.js'
 import type { CacheEventName, CacheListener } from './cache_events.js'
 import type {
   Factory,
@@ -14,6 +14,7 @@ import type { CacheStats } from './cache_stats.js'
 import { writeClock } from './clock.js'
 import type { KeySpace } from './key_space.js'
 import { Loader, type LoadSettings } from './loader.js'
+import type { ReadPath } from './read_path.js'
 import { scopeTags } from './tag_names.js'
 
 /**
@@ -23,6 +24,7 @@ import { scopeTags } from './tag_names.js'
  */
 export class Cache {
   private readonly loader: Loader
+  private readonly reads: ReadPath
   private defaultSettings: LoadSettings<unknown> | undefined
 
   /** @internal Use `createCache`. */
@@ -32,24 +34,30 @@ export class Cache {
     private readonly defaults: GetOrSetOptions,
   ) {
     this.loader = new Loader(core)
+    this.reads = core.reads
   }
 
-  /** The value under `key` while it is fresh, else `undefined`. Never throws a cache failure. */
+  /**
+   * The value under `key` while it is fresh, else `undefined`. Never throws a cache failure; rejects
+   * with `E_STORE_CLOSED` after `close()`.
+   */
   get<T = unknown>(key: string): Promise<T | undefined> {
+    if (this.core.closed) return Promise.reject(new CacheClosedError())
     const storeKey = this.space.root + key
-    const local = this.core.readL1Fresh(storeKey)
+    const local = this.reads.fast(storeKey)
     // Not an async function: an L1 hit then costs one resolved promise and no async frame.
-    if (local !== undefined) return Promise.resolve(local.value as T)
-    return this.getRemote(storeKey)
+    if (local === undefined) return this.getSlow(storeKey)
+    this.reads.countHit(storeKey, 'l1')
+    return Promise.resolve(local.value as T)
   }
 
-  private async getRemote<T>(storeKey: string): Promise<T | undefined> {
-    const found = await this.findFresh(storeKey)
-    if (found) {
-      this.core.countHit(storeKey, found.tier)
-      return found.entry.value as T
+  private async getSlow<T>(storeKey: string): Promise<T | undefined> {
+    const read = await this.reads.read(storeKey)
+    if (read.state === 'fresh') {
+      this.reads.countHit(storeKey, read.tier)
+      return read.entry.value as T
     }
-    this.core.countMisses([storeKey])
+    this.reads.countMisses([storeKey])
     return undefined
   }
 
@@ -59,70 +67,40 @@ export class Cache {
    * value from L2 like `get`, and counts neither a hit nor a miss.
    */
   async has(key: string): Promise<boolean> {
+    this.core.assertOpen()
     const storeKey = this.space.root + key
-    if (this.core.readL1Fresh(storeKey, false) !== undefined) return true
-    return (await this.findFresh(storeKey)) !== undefined
-  }
-
-  /** The fresh entry of any tier past the L1 fast path, tags judged; counts nothing. */
-  private async findFresh(storeKey: string): Promise<Found | undefined> {
-    // Without L1 the remote read is all of `find`; calling it directly saves an async frame per read.
-    const found = this.core.l1 ? await this.core.find(storeKey) : await this.core.remote?.get(storeKey)
-    const entry =
-      !this.core.l1 && found && found.entry.tags.length !== 0
-        ? await this.core.judgeTags(found.entry, storeKey, found.tier)
-        : found?.entry
-    return found && entry && Date.now() < entry.expiresAt ? { entry, tier: found.tier } : undefined
+    if (this.reads.fast(storeKey) !== undefined) return true
+    return (await this.reads.read(storeKey)).state === 'fresh'
   }
 
   /** Values for several keys, in order; one round trip to L2 for all L1 misses. */
   async getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    this.core.assertOpen()
     const storeKeys = keys.map((key) => this.space.root + key)
     const values: Array<T | undefined> = new Array(keys.length)
     const missing: number[] = []
     for (const [i, storeKey] of storeKeys.entries()) {
-      const local = this.core.readL1Fresh(storeKey)
-      if (local === undefined) missing.push(i)
-      else values[i] = local.value as T
-    }
-    const remote = this.core.remote
-    if (missing.length === 0) return values
-    if (!remote) {
-      // L1 alone: what the fast path passed over may still stand once its tag times are read.
-      const found = await Promise.all(missing.map((i) => this.core.find(storeKeys[i]!)))
-      const now = Date.now()
-      for (const [j, hit] of found.entries()) {
-        const storeKey = storeKeys[missing[j]!]!
-        if (hit && now < hit.entry.expiresAt) {
-          this.core.countHit(storeKey, 'l1')
-          values[missing[j]!] = hit.entry.value as T
-        } else {
-          this.core.countMisses([storeKey])
-        }
-      }
-      return values
-    }
-    const readStartedAt = this.core.epochs.now()
-    const hits = await remote.getMany(missing.map((i) => storeKeys[i]!))
-    await this.core.tagTimes?.resolveFor(hits.map((hit) => hit?.entry))
-    const now = Date.now()
-    const copies: Array<Promise<void>> = []
-    for (const [j, hit] of hits.entries()) {
-      const storeKey = storeKeys[missing[j]!]!
-      const entry =
-        hit && hit.entry.tags.length !== 0
-          ? await this.core.judgeTags(hit.entry, storeKey, hit.tier)
-          : hit?.entry
-      if (hit && entry && now < entry.expiresAt) {
-        this.core.countHit(storeKey, hit.tier)
-        values[missing[j]!] = entry.value as T
-        if (!this.core.epochs.changedSince(storeKey, readStartedAt))
-          copies.push(this.core.writeL1(storeKey, entry))
+      const local = this.reads.fast(storeKey)
+      if (local === undefined) {
+        missing.push(i)
       } else {
-        this.core.countMisses([storeKey])
+        this.reads.countHit(storeKey, 'l1')
+        values[i] = local.value as T
       }
     }
-    await Promise.all(copies)
+    if (missing.length === 0) return values
+    const reads = await this.reads.readMany(missing.map((i) => storeKeys[i]!))
+    const missed: string[] = []
+    for (const [j, read] of reads.entries()) {
+      const i = missing[j]!
+      if (read.state === 'fresh') {
+        this.reads.countHit(storeKeys[i]!, read.tier)
+        values[i] = read.entry.value as T
+      } else {
+        missed.push(storeKeys[i]!)
+      }
+    }
+    if (missed.length > 0) this.reads.countMisses(missed)
     return values
   }
 
@@ -168,8 +146,9 @@ export class Cache {
    * timeout. The factory's own errors reach the caller when no stale value can stand in.
    */
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T> {
+    if (this.core.closed) return Promise.reject(new CacheClosedError())
     const storeKey = this.space.root + key
-    const local = this.core.readL1Fresh(storeKey)
+    const local = this.reads.fast(storeKey)
     let settings: LoadSettings<T>
     try {
       // Parsed once per view for calls without options, the common case on the hot path.
@@ -183,6 +162,7 @@ export class Cache {
       return Promise.reject(error)
     }
     if (local !== undefined) {
+      this.reads.countHit(storeKey, 'l1')
       this.loader.maybeRefreshAhead(key, storeKey, local, factory, settings)
       return Promise.resolve(local.value as T)
     }

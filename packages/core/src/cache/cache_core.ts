@@ -1,11 +1,11 @@
 import { parseDuration, parseOptionalDuration } from '../duration.js'
-import { type CacheEntry, createEntry, isHardExpired } from '../entry.js'
-import { CacheError, InvalidOptionError, StoreFailureError } from '../errors.js'
+import { type CacheEntry, createEntry } from '../entry.js'
+import { CacheClosedError, CacheError, InvalidOptionError, StoreFailureError } from '../errors.js'
 import { escapeGlob } from '../glob.js'
 import type { DistributedLock, Store } from '../store.js'
 import { SingleFlight } from '../util/single_flight.js'
 import { waitAtMost } from '../util/with_timeout.js'
-import { CacheEvents, type CacheOperation, type CacheTier } from './cache_events.js'
+import { CacheEvents, type CacheOperation } from './cache_events.js'
 import type { CacheOptions, GetOrSetOptions, InvalidationStrategy, Ttl } from './cache_options.js'
 import { StatsCounters } from './cache_stats.js'
 import { writeClock } from './clock.js'
@@ -13,11 +13,13 @@ import { ErrorReporter } from './error_reporter.js'
 import { GraceBackoff } from './grace_backoff.js'
 import { InvalidationEpochs } from './invalidation_epochs.js'
 import { internalKey } from './key_space.js'
+import { fillL1 } from './l1_fill.js'
 import { type L1Message, L1Sync } from './l1_sync.js'
+import { ReadPath } from './read_path.js'
 import { RemoteTier, type WriteOutcome } from './remote_tier.js'
 import { dependencyTag, scopeTags } from './tag_names.js'
 import { TagSweeper } from './tag_sweeper.js'
-import { TAGS_INVALID, TAGS_VALID, TagTimes } from './tag_times.js'
+import { TagTimes } from './tag_times.js'
 import { checkTtl, resolveTtlMs } from './ttl_policy.js'
 
 /**
@@ -29,19 +31,8 @@ export const MAX_DEPENDENCIES = 256
 
 /** How long tag times read from the index are used without a bus to report changes, ms. */
 const TAG_TRUST_WITHOUT_BUS_MS = 1_000
-/** Most keys per delete when reads drop invalidated entries from L2. */
-const DROP_BATCH = 500
 /** Most tag times a process keeps in memory. */
 const MAX_KNOWN_TAGS = 100_000
-
-/** Entries made stale by a lazy invalidation, so `getOrSet` serves them while it refreshes them. */
-const lazilyInvalidated = new WeakSet<CacheEntry>()
-
-/** An entry found in some tier, fresh or stale. */
-export interface Found {
-  entry: CacheEntry
-  tier: CacheTier
-}
 
 /** A write the core applies to every tier. */
 export interface PendingWrite {
@@ -83,12 +74,13 @@ export class CacheCore {
   readonly profiles = new Map<string, GetOrSetOptions>()
   readonly tagTimes: TagTimes | undefined
   readonly trackDependencies: boolean
+  /** Every read: L1, tag times, L2, the epoch guard, the L1 fill, the counts. */
+  readonly reads: ReadPath
   private readonly tagIndex: CacheOptions['tagIndex']
   private readonly bus: CacheOptions['bus']
   /** A fallback store with no L2 in front of it is never used, but it was given, so it is closed. */
   private readonly unusedFallback: CacheOptions['fallback']
   private readonly sweeper: TagSweeper | undefined
-  private invalidatedRemoteKeys: string[] | undefined
   closed = false
   private readonly started: Promise<void>
 
@@ -121,6 +113,15 @@ export class CacheCore {
         report: (error) => this.reportInBackground('invalidateTags', tagIndexFailure(error)),
       })
     this.sweeper = this.tagTimes && this.createSweeper(options.tagCleanup, this.tagTimes)
+    this.reads = new ReadPath({
+      l1: this.l1,
+      l1MaxTtlMs: this.l1MaxTtlMs,
+      remote: this.remote,
+      tagTimes: this.tagTimes,
+      epochs: this.epochs,
+      stats: this.stats,
+      events: this.events,
+    })
     this.sync =
       options.bus &&
       new L1Sync({
@@ -157,73 +158,6 @@ export class CacheCore {
   /** The distributed lock of L2, while L2 is in use. */
   get lock(): DistributedLock | undefined {
     return this.remote && !this.remote.usingFallback ? this.remote.lock : undefined
-  }
-
-  /** A fresh L1 entry (counted as a hit), else `undefined` (counted as an L1 miss when `count`). */
-  readL1Fresh(storeKey: string, count = true): CacheEntry | undefined {
-    const entry = this.l1?.getSync?.(storeKey)
-    // Without grace the L1 TTL ends at or before `expiresAt` (see writeL1), so the store's own
-    // expiry check is enough and the hit skips a clock read.
-    if (
-      entry === undefined ||
-      (entry.expiresAt !== entry.hardExpiresAt && Date.now() >= entry.expiresAt) ||
-      (entry.tags.length !== 0 && this.tagTimes?.check(entry) !== TAGS_VALID)
-    ) {
-      if (count && this.l1) this.stats.tiers.l1.misses++
-      return undefined
-    }
-    if (count) this.countHit(storeKey, 'l1')
-    return entry
-  }
-
-  /**
-   * The best entry of any tier, fresh or stale (never past its hard expiry); a fresh remote entry is
-   * copied into L1 unless the key changed while it was being read.
-   */
-  async find(storeKey: string): Promise<Found | undefined> {
-    let now = Date.now()
-    let local: CacheEntry | undefined
-    if (this.l1) {
-      local = this.l1.getSync ? this.l1.getSync(storeKey) : await this.l1.get(storeKey).catch(() => undefined)
-      if (local && local.tags.length !== 0) {
-        local = await this.judgeTags(local, storeKey, 'l1')
-        now = Date.now() // judged against the clock of after the tag times were read
-      }
-      if (local && isHardExpired(local, now)) local = undefined
-      if (local && now < local.expiresAt) return { entry: local, tier: 'l1' }
-    }
-    if (!this.remote) return local && { entry: local, tier: 'l1' }
-    const readStartedAt = this.epochs.now()
-    const hit = await this.remote.get(storeKey)
-    let remote = hit?.entry
-    if (remote && remote.tags.length !== 0) remote = await this.judgeTags(remote, storeKey, hit!.tier)
-    if (remote && isHardExpired(remote)) remote = undefined
-    if (remote && Date.now() < remote.expiresAt) {
-      if (this.l1 && !this.epochs.changedSince(storeKey, readStartedAt)) await this.writeL1(storeKey, remote)
-      return { entry: remote, tier: hit!.tier }
-    }
-    // Both stale (or missing): the newer of the two, for grace.
-    if (local && (!remote || local.createdAt >= remote.createdAt)) return { entry: local, tier: 'l1' }
-    return remote && { entry: remote, tier: hit!.tier }
-  }
-
-  /**
-   * Applies tag invalidations to an entry read from `tier`: the entry itself while its tags stand,
-   * `undefined` once one of them was invalidated (the copy is then deleted in the background), or a
-   * stale copy when a tag was invalidated lazily. Tags unknown here are read from the index first.
-   */
-  async judgeTags(entry: CacheEntry, storeKey: string, tier: CacheTier): Promise<CacheEntry | undefined> {
-    // A process without a tag index cannot tell; a miss is the safe answer.
-    const verdict = this.tagTimes ? await this.tagTimes.checkResolved(entry) : TAGS_INVALID
-    if (verdict === TAGS_VALID) return entry
-    if (verdict !== TAGS_INVALID) return markStale(entry, verdict)
-    if (this.tagTimes) this.dropInvalidated(storeKey, tier)
-    return undefined
-  }
-
-  /** True for an entry `judgeTags` made stale: `getOrSet` serves it while one refresh runs. */
-  isLazilyInvalidated(entry: CacheEntry): boolean {
-    return lazilyInvalidated.has(entry)
   }
 
   /** Builds an entry for a write, from the call's options over the view's and the cache's defaults. */
@@ -268,11 +202,12 @@ export class CacheCore {
       throw new InvalidOptionError('[cachekit/core] dependsOn must be an array of non-empty keys')
     }
     const storeKeys = keys.map((key) => root + key)
-    const found = await Promise.all(storeKeys.map((storeKey) => this.find(storeKey)))
+    const found = await Promise.all(storeKeys.map((storeKey) => this.reads.read(storeKey)))
     const tags = new Set(entry.tags)
     for (const [i, dependency] of storeKeys.entries()) {
       tags.add(dependencyTag(dependency))
-      for (const tag of found[i]?.entry.tags ?? []) tags.add(tag)
+      const read = found[i]!
+      if (read.state !== 'miss') for (const tag of read.entry.tags) tags.add(tag)
     }
     // In a cycle the key inherits its own tag; writing it would then invalidate it at once.
     tags.delete(dependencyTag(storeKey))
@@ -334,7 +269,9 @@ export class CacheCore {
     for (const key of storeKeys) this.backoff.clear(key)
     const changedAt = this.trackDependencies && !fill ? writeClock() : undefined
     const remote = this.writeRemote(remoteWrites, since)
-    const local = Promise.all(accepted.map((write) => this.writeL1(write.storeKey, write.entry)))
+    const local = Promise.all(
+      accepted.map((write) => this.l1 && fillL1(this.l1, write.storeKey, write.entry, this.l1MaxTtlMs)),
+    )
     const indexed =
       changedAt !== undefined
         ? this.tagTimes!.invalidate(storeKeys.map(dependencyTag), changedAt, false)
@@ -465,34 +402,6 @@ export class CacheCore {
     if (this.events.has('tags:invalidate')) this.events.emit('tags:invalidate', { tags: [...tags], strategy })
   }
 
-  async writeL1(storeKey: string, entry: CacheEntry): Promise<void> {
-    if (!this.l1) return
-    // Rounded down, never up: the L1 copy must be gone by `hardExpiresAt`, which `readL1Fresh` relies on.
-    const ttl =
-      entry.hardExpiresAt === Number.POSITIVE_INFINITY
-        ? undefined
-        : Math.floor(entry.hardExpiresAt - Date.now())
-    if (ttl !== undefined && ttl < 1) return
-    const max = this.l1MaxTtlMs
-    const l1Ttl = max === undefined ? ttl : Math.min(ttl ?? max, max)
-    // An L1 refusal (a value above its byte bound) only costs a later L2 read.
-    await this.l1.set(storeKey, entry, l1Ttl).catch(() => undefined)
-  }
-
-  countHit(storeKey: string, tier: CacheTier, stale = false): void {
-    this.stats.hits++
-    this.stats.tiers[tier].hits++
-    if (stale) this.stats.staleHits++
-    if (this.events.has('hit')) this.events.emit('hit', { key: storeKey, tier, stale })
-  }
-
-  countMisses(storeKeys: readonly string[]): void {
-    this.stats.misses += storeKeys.length
-    if (this.remote)
-      this.stats.tiers[this.remote.usingFallback ? 'fallback' : 'l2'].misses += storeKeys.length
-    if (this.events.has('miss')) for (const key of storeKeys) this.events.emit('miss', { key })
-  }
-
   /** Counts and emits a cache failure; throws it only when the cache was told to. */
   report(operation: CacheOperation, error: unknown, key?: string): void {
     this.errors.report(operation, error, key)
@@ -504,7 +413,7 @@ export class CacheCore {
   }
 
   assertOpen(): void {
-    if (this.closed) throw new InvalidOptionError('[cachekit/core] the cache is closed')
+    if (this.closed) throw new CacheClosedError()
   }
 
   async close(): Promise<void> {
@@ -543,28 +452,6 @@ export class CacheCore {
       void this.remote.delete([write.storeKey])
       this.report(operation, error, write.storeKey)
       return null
-    }
-  }
-
-  /**
-   * Physical clean-up of an entry a read found invalidated. Remote deletes are gathered until the
-   * next turn of the event loop, so a `getMany` over invalidated keys costs one UNLINK, not one each.
-   */
-  private dropInvalidated(storeKey: string, tier: CacheTier): void {
-    void this.l1?.delete([storeKey]).catch(() => undefined)
-    if (tier === 'l1' || !this.remote) return
-    if (!this.invalidatedRemoteKeys) {
-      this.invalidatedRemoteKeys = []
-      setImmediate(() => this.flushInvalidatedRemoteKeys())
-    }
-    this.invalidatedRemoteKeys.push(storeKey)
-  }
-
-  private flushInvalidatedRemoteKeys(): void {
-    const keys = this.invalidatedRemoteKeys ?? []
-    this.invalidatedRemoteKeys = undefined
-    for (let i = 0; i < keys.length; i += DROP_BATCH) {
-      void this.remote?.delete(keys.slice(i, i + DROP_BATCH)).catch(() => undefined)
     }
   }
 
@@ -682,27 +569,6 @@ function changeMessage(
 
 function tagsMessage(tags: string[], at: number, lazy: boolean, indexed: boolean): L1Message {
   return indexed ? { op: 'tags', tags, at, lazy } : { op: 'tags', tags, at, lazy, unindexed: true }
-}
-
-/**
- * A lazily invalidated entry: stale from the invalidation on, and served stale for no longer than
- * its grace from then (not from its original expiry). Without grace it is gone at once.
- */
-function markStale(entry: CacheEntry, invalidatedAt: number): CacheEntry {
-  // A time a little ahead of this clock (another host's, or a write clock's sub-millisecond step)
-  // still means the invalidation happened: it takes effect now.
-  const since = Math.min(invalidatedAt, Date.now())
-  // An entry kept forever has no grace to speak of (Infinity - Infinity): it is simply gone.
-  const grace = Number.isFinite(entry.expiresAt) ? entry.hardExpiresAt - entry.expiresAt : 0
-  const stale: CacheEntry = {
-    value: entry.value,
-    createdAt: entry.createdAt,
-    expiresAt: Math.min(entry.expiresAt, since),
-    hardExpiresAt: Math.min(entry.hardExpiresAt, since + grace),
-    tags: entry.tags,
-  }
-  lazilyInvalidated.add(stale)
-  return stale
 }
 
 function tagIndexFailure(error: unknown): CacheError {

@@ -2,12 +2,13 @@ import type { Duration } from '../duration.js'
 import { parseOptionalDuration } from '../duration.js'
 import type { CacheEntry } from '../entry.js'
 import { CacheError, FactoryError, InvalidOptionError } from '../errors.js'
-import type { CacheCore, Found } from './cache_core.js'
+import type { CacheCore } from './cache_core.js'
 import { checkLock, checkRefreshAhead, parseGrace } from './cache_core.js'
 import type { Factory, FactoryContext, GetOrSetOptions } from './cache_options.js'
 import { writeClock } from './clock.js'
 import { awaitFactory, type FactoryTimeouts, SERVE_STALE } from './factory_timeouts.js'
 import { internalKey } from './key_space.js'
+import type { Found, Read, ReadPath, StaleRead } from './read_path.js'
 import { checkTagsOption } from './tag_names.js'
 import { checkTtl } from './ttl_policy.js'
 
@@ -29,7 +30,11 @@ const MAX_POLL_MS = 200
  * (distributed lock), and otherwise runs the factory once and caches its value.
  */
 export class Loader {
-  constructor(private readonly core: CacheCore) {}
+  private readonly reads: ReadPath
+
+  constructor(private readonly core: CacheCore) {
+    this.reads = core.reads
+  }
 
   /**
    * Checks a call's options and lays them over the defaults. Everything a write would check later
@@ -64,24 +69,24 @@ export class Loader {
   /** After an L1 miss (or with no L1): one flight per key in this process. */
   load<T>(key: string, storeKey: string, factory: Factory<T>, settings: LoadSettings<T>): Promise<T> {
     return this.core.flights.run(storeKey, async () => {
-      const found = await this.core.find(storeKey)
-      if (found && Date.now() < found.entry.expiresAt) {
-        this.core.countHit(storeKey, found.tier)
-        this.maybeRefreshAhead(key, storeKey, found.entry, factory, settings)
-        return found.entry.value as T
+      const read = await this.reads.read(storeKey)
+      if (read.state === 'fresh') {
+        this.reads.countHit(storeKey, read.tier)
+        this.maybeRefreshAhead(key, storeKey, read.entry, factory, settings)
+        return read.entry.value as T
       }
-      const stale = found?.entry as CacheEntry<T> | undefined
-      if (stale && this.core.isLazilyInvalidated(stale)) {
+      const stale = read.state === 'stale' ? read : undefined
+      if (stale?.invalidated) {
         // Lazy invalidation: the stale value now, and one refresh in the background.
         this.refreshInBackground(key, storeKey, factory, settings)
-        return this.serveStale(storeKey, found!)
+        return this.serveStale(storeKey, stale)
       }
-      if (stale && this.core.backoff.isBackingOff(storeKey)) return this.serveStale(storeKey, found!)
+      if (stale && this.core.backoff.isBackingOff(storeKey)) return this.serveStale(storeKey, stale)
       if (settings.lock === 'distributed' && this.core.lock) {
-        return this.loadDistributed(key, storeKey, factory, settings, found)
+        return this.loadDistributed(key, storeKey, factory, settings, stale)
       }
-      this.core.countMisses([storeKey])
-      return this.produce(key, storeKey, factory, settings, found)
+      this.reads.countMisses([storeKey])
+      return this.produce(key, storeKey, factory, settings, stale)
     })
   }
 
@@ -220,11 +225,11 @@ export class Loader {
     // A call is one miss or one hit, however many rounds it waits.
     let missCounted = false
     const countMiss = () => {
-      if (!missCounted) this.core.countMisses([storeKey])
+      if (!missCounted) this.reads.countMisses([storeKey])
       missCounted = true
     }
     const hit = (found: Found): T => {
-      if (!missCounted) this.core.countHit(storeKey, found.tier)
+      if (!missCounted) this.reads.countHit(storeKey, found.tier)
       return found.entry.value as T
     }
     let pollMs = FIRST_POLL_MS
@@ -238,31 +243,31 @@ export class Loader {
       }
       if (token !== undefined) {
         // The previous owner may have written the value while this process waited for the lock.
-        const found = await this.core.find(storeKey)
-        if (found && Date.now() < found.entry.expiresAt) {
+        const read = await this.reads.read(storeKey)
+        if (read.state === 'fresh') {
           void lock!.release(lockKey, token).catch(() => undefined)
-          return hit(found)
+          return hit(read)
         }
         countMiss()
         // Released once the factory's value is written, not when a soft timeout lets the caller go.
         const release = () => void lock!.release(lockKey, token).catch(() => undefined)
-        return this.produce(key, storeKey, factory, settings, found ?? stale, release)
+        return this.produce(key, storeKey, factory, settings, staleOf(read) ?? stale, release)
       }
       if (stale) return this.serveStale(storeKey, stale)
       countMiss()
       await (this.core.sync?.waitForWrite(storeKey, pollMs) ?? sleep(pollMs))
       pollMs = Math.min(MAX_POLL_MS, Math.round(pollMs * 1.5))
-      const found = await this.core.find(storeKey)
-      if (found && Date.now() < found.entry.expiresAt) return hit(found)
+      const read = await this.reads.read(storeKey)
+      if (read.state === 'fresh') return hit(read)
       if (Date.now() >= deadline) {
         // Waited as long as the caller allows for someone else: produce here rather than fail.
-        return this.produce(key, storeKey, factory, settings, found)
+        return this.produce(key, storeKey, factory, settings, staleOf(read))
       }
     }
   }
 
   private serveStale<T>(storeKey: string, found: Found): T {
-    this.core.countHit(storeKey, found.tier, true)
+    this.reads.countHit(storeKey, found.tier, true)
     return found.entry.value as T
   }
 }
@@ -280,6 +285,10 @@ class FactoryRun implements FactoryContext {
   skip(): void {
     this.skipped = true
   }
+}
+
+function staleOf(read: Read): StaleRead | undefined {
+  return read.state === 'stale' ? read : undefined
 }
 
 function sleep(ms: number): Promise<void> {
