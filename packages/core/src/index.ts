@@ -1,6 +1,5 @@
 export type { Bus, BusHandler, BusLoss, BusMessage, Unsubscribe } from './bus.js'
 export { Cache } from './cache/cache.js'
-export { MAX_DEPENDENCIES } from './cache/cache_core.js'
 export type {
   CacheEventMap,
   CacheEventName,
@@ -24,6 +23,7 @@ export type {
 } from './cache/cache_options.js'
 export type { CacheStats, TierStats } from './cache/cache_stats.js'
 export { createCache } from './cache/create_cache.js'
+export { MAX_DEPENDENCIES } from './cache/write_path.js'
 export type { Codec, CodecContext } from './codec.js'
 export { type Duration, type DurationUnit, parseDuration, parseOptionalDuration } from './duration.js'
 export {

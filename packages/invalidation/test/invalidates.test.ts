@@ -134,7 +134,7 @@ describe('invalidates', () => {
       db.update(id, { name }),
     )
     await closing.close()
-    await expect(renameThere('2', 'Grace H.')).rejects.toMatchObject({ code: 'E_INVALID_OPTION' })
+    await expect(renameThere('2', 'Grace H.')).rejects.toMatchObject({ code: 'E_STORE_CLOSED' })
     expect(db.rows.get('2')!.name).toBe('Grace H.')
   })
 

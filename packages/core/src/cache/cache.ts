@@ -108,7 +108,7 @@ export class Cache {
   async set<T>(key: string, value: T, options?: WriteOptions<T>): Promise<void> {
     this.core.assertOpen()
     const entry = await this.entryOf(key, value, this.withDefaults(options))
-    await this.core.write([{ storeKey: this.space.root + key, entry }], 'set')
+    await this.core.writes.write([{ storeKey: this.space.root + key, entry }], 'set')
   }
 
   /** Caches several values; one round trip to L2. */
@@ -118,7 +118,7 @@ export class Cache {
       items.map((item) => this.entryOf(item.key, item.value, this.withDefaults(item))),
     )
     const writes = items.map((item, i) => ({ storeKey: this.space.root + item.key, entry: entries[i]! }))
-    await this.core.write(writes, 'setMany')
+    await this.core.writes.write(writes, 'setMany')
   }
 
   /**
@@ -135,7 +135,7 @@ export class Cache {
         `[cachekit/core] strategy must be 'immediate', 'lazy' or 'ttl', got ${String(strategy)}`,
       )
     }
-    await this.core.invalidateTags(scopeTags(this.space.root, tags), strategy)
+    await this.core.writes.invalidateTags(scopeTags(this.space.root, tags), strategy)
   }
 
   /**
@@ -191,7 +191,7 @@ export class Cache {
   async deleteMany(keys: readonly string[]): Promise<number> {
     this.core.assertOpen()
     if (keys.length === 0) return 0
-    return this.core.delete(keys.map((key) => this.space.root + key))
+    return this.core.writes.delete(keys.map((key) => this.space.root + key))
   }
 
   /**
@@ -200,13 +200,13 @@ export class Cache {
    */
   async deleteMatching(pattern: string): Promise<number> {
     this.core.assertOpen()
-    return this.core.deleteMatching(this.space.patternOf(pattern))
+    return this.core.writes.deleteMatching(this.space.patternOf(pattern))
   }
 
   /** Deletes every key of this cache or namespace, and nothing outside it. */
   async clear(): Promise<void> {
     this.core.assertOpen()
-    await this.core.clear(this.space.path)
+    await this.core.writes.clear(this.space.path)
   }
 
   /** A view whose keys live under `name`, isolated from every other namespace (tenant, user, region). */
@@ -247,7 +247,7 @@ export class Cache {
 
   /** Counters since creation, and whether the fallback is serving. */
   stats(): CacheStats {
-    return this.core.stats.snapshot(this.core.remote?.usingFallback ?? false)
+    return this.core.snapshot()
   }
 
   /** Closes the cache and the stores it was given; shared by every view of it. */
@@ -264,9 +264,9 @@ export class Cache {
     value: T,
     options: GetOrSetOptions<T>,
   ): CacheEntry<T> | Promise<CacheEntry<T>> {
-    const entry = this.core.createEntry(key, value, options, writeClock(), this.space.root)
+    const entry = this.core.writes.createEntry(key, value, options, writeClock(), this.space.root)
     if (!options.dependsOn) return entry
-    return this.core.withDependencies(entry, this.space.root + key, options.dependsOn, this.space.root)
+    return this.core.writes.withDependencies(entry, this.space.root + key, options.dependsOn, this.space.root)
   }
 
   private withDefaults<T>(options: GetOrSetOptions<T> | undefined): GetOrSetOptions<T> {

@@ -3,12 +3,12 @@ import { parseOptionalDuration } from '../duration.js'
 import type { CacheEntry } from '../entry.js'
 import { CacheError, FactoryError, InvalidOptionError } from '../errors.js'
 import type { CacheCore } from './cache_core.js'
-import { checkLock, checkRefreshAhead, parseGrace } from './cache_core.js'
 import type { Factory, FactoryContext, GetOrSetOptions } from './cache_options.js'
 import { writeClock } from './clock.js'
 import { awaitFactory, type FactoryTimeouts, SERVE_STALE } from './factory_timeouts.js'
 import { internalKey } from './key_space.js'
 import type { Found, Read, ReadPath, StaleRead } from './read_path.js'
+import { checkLock, checkRefreshAhead, parseGrace } from './resolve_options.js'
 import { checkTagsOption } from './tag_names.js'
 import { checkTtl } from './ttl_policy.js'
 
@@ -115,7 +115,7 @@ export class Loader {
     void this.core.refreshes
       .run(storeKey, () => this.start(key, storeKey, factory, settings.options))
       .catch((error: unknown) =>
-        this.core.reportInBackground('refresh', new FactoryError(key, error), storeKey),
+        this.core.errors.inBackground('refresh', new FactoryError(key, error), storeKey),
       )
   }
 
@@ -135,7 +135,7 @@ export class Loader {
     } catch (error) {
       if (!stale || CacheError.hasCode(error, 'E_FACTORY_HARD_TIMEOUT')) throw error
       this.core.backoff.markFailure(storeKey)
-      this.core.report('factory', new FactoryError(key, error), storeKey)
+      this.core.errors.report('factory', new FactoryError(key, error), storeKey)
     }
     // Whatever happens to the factory now, it must not become an unhandled rejection.
     running.catch(() => undefined)
@@ -189,16 +189,16 @@ export class Loader {
     const writeOptions = context.ttl === undefined ? options : { ...options, ttl: context.ttl }
     let entry: CacheEntry<T>
     try {
-      entry = this.core.createEntry(key, value, writeOptions, startedAt, this.root(storeKey, key))
+      entry = this.core.writes.createEntry(key, value, writeOptions, startedAt, this.root(storeKey, key))
       if (writeOptions.dependsOn) {
         const root = this.root(storeKey, key)
-        entry = await this.core.withDependencies(entry, storeKey, writeOptions.dependsOn, root)
+        entry = await this.core.writes.withDependencies(entry, storeKey, writeOptions.dependsOn, root)
       }
     } catch (error) {
-      this.core.report('set', error, storeKey)
+      this.core.errors.report('set', error, storeKey)
       return undefined
     }
-    return this.core.fill({ storeKey, entry })
+    return this.core.writes.fill({ storeKey, entry })
   }
 
   /** The key space root of a call: its store key minus the key. */
@@ -255,7 +255,7 @@ export class Loader {
       }
       if (stale) return this.serveStale(storeKey, stale)
       countMiss()
-      await (this.core.sync?.waitForWrite(storeKey, pollMs) ?? sleep(pollMs))
+      await this.core.waitForWrite(storeKey, pollMs)
       pollMs = Math.min(MAX_POLL_MS, Math.round(pollMs * 1.5))
       const read = await this.reads.read(storeKey)
       if (read.state === 'fresh') return hit(read)
@@ -289,8 +289,4 @@ class FactoryRun implements FactoryContext {
 
 function staleOf(read: Read): StaleRead | undefined {
   return read.state === 'stale' ? read : undefined
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
