@@ -326,7 +326,11 @@ describe('Cache', () => {
     it('keeps serving from the fallback while L2 fails, then goes back to L2 by itself', async () => {
       const { cache, l2, fallback, errors } = setup({ breaker: { failureThreshold: 2, probeInterval: 20 } })
       const transitions: string[] = []
-      cache.on('fallback:open', () => transitions.push('open'))
+      const openedWith: unknown[] = []
+      cache.on('fallback:open', ({ error }) => {
+        openedWith.push(error)
+        transitions.push('open')
+      })
       cache.on('fallback:close', () => transitions.push('close'))
       await cache.set('stale-in-l2', 'before outage')
 
@@ -334,6 +338,8 @@ describe('Cache', () => {
       expect(await cache.getOrSet('a', () => 'made during outage')).toBe('made during outage')
       expect(await cache.getOrSet('b', () => 'also')).toBe('also')
       expect(cache.stats().usingFallback).toBe(true)
+      // A typed error, whatever the store threw: the store's own error is its cause.
+      expect(openedWith.map((error) => CacheError.hasCode(error, 'E_STORE_FAILURE'))).toEqual([true])
       expect(errors.length).toBeGreaterThanOrEqual(2)
       expect(errors.every((event) => CacheError.hasCode(event.error, 'E_STORE_FAILURE'))).toBe(true)
 

@@ -35,8 +35,11 @@ export interface CacheEventMap {
   'tags:invalidate': { tags: string[]; strategy: InvalidationStrategy }
   /** A background clean-up of entries invalidated by tags finished. */
   'tags:cleanup': { removed: number; scanned: number }
-  /** The remote tier failed repeatedly; reads and writes now go to the fallback store. */
-  'fallback:open': { error: unknown }
+  /**
+   * The remote tier failed repeatedly; reads and writes now go to the fallback store. `error` is the
+   * last failure (`E_STORE_FAILURE`, with the store's own error as `cause`).
+   */
+  'fallback:open': { error: CacheError }
   /** The remote tier answers again and is back in use. */
   'fallback:close': { downtimeMs: number }
 }

@@ -91,7 +91,12 @@ export class RemoteTier {
             if (!isRefusal(error)) throw error
           },
         ),
-      onOpen: (error) => options.events.emit('fallback:open', { error }),
+      onOpen: (error) =>
+        options.events.emit('fallback:open', {
+          error: CacheError.isInstance(error)
+            ? error
+            : new StoreFailureError(options.store.name, 'get', { cause: error }),
+        }),
       onRecover: () => this.replayOutage(),
       isSettled: () => this.outageKeys.size === 0 && this.outagePrefixes.size === 0,
       onClose: (downtimeMs) => {
