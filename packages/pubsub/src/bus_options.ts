@@ -33,8 +33,9 @@ export interface RedisBusOptions {
    */
   codec?: Codec
   /**
-   * `close()` also quits `client`. Default `false`: the client is often shared with `redisStore`,
-   * which closes it with the cache.
+   * `close()` also quits `client`. Default `true`, as for every cachekit part that is handed a
+   * client (`redisStore`, `redisTagIndex`, `streamConsumer`): a part owns what it is given unless
+   * told `closeClient: false`. Parts of one cache may share a client: `cache.close()` closes them all.
    */
   closeClient?: boolean
 }

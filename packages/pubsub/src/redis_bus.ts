@@ -176,7 +176,7 @@ class RedisPubSubBus implements RedisBus {
     this.instanceId = options.instanceId ?? randomBytes(9).toString('base64url')
     this.sharded = options.sharded ?? isCluster(client)
     this.codec = options.codec
-    this.closeClient = options.closeClient ?? false
+    this.closeClient = options.closeClient ?? true
     const keyPrefix = client.options.keyPrefix
     this.keyPrefix = typeof keyPrefix === 'string' ? keyPrefix : ''
     this.registry = new SubscriptionRegistry<Registration>(
@@ -271,7 +271,10 @@ class RedisPubSubBus implements RedisBus {
     await Promise.allSettled(
       subscribers.map((result) => (result.status === 'fulfilled' ? result.value?.close() : undefined)),
     )
-    if (this.closeClient) await this.client.quit().catch(() => this.client.disconnect())
+    // Another part sharing the client may have quit it already.
+    if (this.closeClient && this.client.status !== 'end') {
+      await this.client.quit().catch(() => this.client.disconnect())
+    }
   }
 
   private async add<T>(

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { BusFailureError, type CacheError, InvalidOptionError } from '@cachekit/core'
+import {
+  BusFailureError,
+  type CacheError,
+  type Duration,
+  InvalidOptionError,
+  parseDuration,
+} from '@cachekit/core'
 import type { Cluster, Redis } from 'ioredis'
 import { connectionName, isCluster } from './subscriber_connections.js'
 
@@ -31,23 +37,26 @@ export interface StreamConsumerOptions {
   /**
    * This consumer's name in the group. Default: host name, pid and a random suffix. A stable name
    * (a pod name) lets a restarted process take back its own pending entries at once instead of
-   * waiting for `claimIdleMs`.
+   * waiting for `claimIdle`.
    */
   consumer?: string
   handler: StreamHandler
   /** Entries read (and claimed) per round trip, 1 to 1000. Default 10. */
   batchSize?: number
-  /** How long one XREADGROUP waits for new entries, ms. Default 5000. */
-  blockMs?: number
+  /** How long one XREADGROUP waits for new entries (`'5s'`, `250`). Default `'5s'`. */
+  block?: Duration
   /**
-   * Entries pending (delivered, not acknowledged) for longer than this are taken over, ms: the
-   * consumer that had them stalled, died, or its handler failed. Checked every `claimIdleMs / 2`.
-   * Default 60 000.
+   * Entries pending (delivered, not acknowledged) for longer than this are taken over: the consumer
+   * that had them stalled, died, or its handler failed. Checked every `claimIdle / 2`. Default `'1m'`.
    */
+  claimIdle?: Duration
+  /** @deprecated Use `block`, which takes any duration. */
+  blockMs?: number
+  /** @deprecated Use `claimIdle`, which takes any duration. */
   claimIdleMs?: number
   /** Where a group created by this consumer starts: `'$'` (new entries only, the default) or `'0'` (all). */
   startId?: string
-  /** `close()` also quits `client`. Default `false`. */
+  /** `close()` also quits `client`. Default `true`, like every cachekit part handed a client. */
   closeClient?: boolean
 }
 
@@ -81,12 +90,12 @@ const RETRY_MS = 500
 /**
  * Consumes a Redis Stream as a member of a consumer group, at least once: each entry goes to one
  * consumer of the group, is acknowledged after its handler succeeds, and is handed to a consumer
- * again when it stays unacknowledged for `claimIdleMs`.
+ * again when it stays unacknowledged for `claimIdle`.
  *
  * - Reads with XREADGROUP BLOCK on a connection of its own, so the blocking read never delays other
  *   commands of `client`.
  * - At start, first handles the entries still pending for this consumer name (a restart).
- * - Every `claimIdleMs / 2`, takes over entries pending longer than `claimIdleMs` in the group
+ * - Every `claimIdle / 2`, takes over entries pending longer than `claimIdle` in the group
  *   (XAUTOCLAIM, Redis 6.2+), a batch at a time.
  * - Entries of a batch are handled one after another, in stream order.
  *
@@ -145,10 +154,13 @@ class GroupConsumer implements StreamConsumer {
     this.handler = options.handler
     this.consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('base64url')}`
     this.batchSize = checkInteger(options.batchSize ?? 10, 'batchSize', 1, 1_000)
-    this.blockMs = checkInteger(options.blockMs ?? 5_000, 'blockMs', 1, 24 * 3_600_000)
-    this.claimIdleMs = checkInteger(options.claimIdleMs ?? 60_000, 'claimIdleMs', 1, 365 * 24 * 3_600_000)
+    const block = options.block === undefined ? (options.blockMs ?? 5_000) : parseDuration(options.block)
+    const claimIdle =
+      options.claimIdle === undefined ? (options.claimIdleMs ?? 60_000) : parseDuration(options.claimIdle)
+    this.blockMs = checkInteger(block, 'block', 1, 24 * 3_600_000)
+    this.claimIdleMs = checkInteger(claimIdle, 'claimIdle', 1, 365 * 24 * 3_600_000)
     this.startId = options.startId ?? '$'
-    this.closeClient = options.closeClient ?? false
+    this.closeClient = options.closeClient ?? true
     this.reader = openReader(client, this.blockMs, connectionName('stream', this.consumer))
     this.started = new Promise((resolve) => {
       this.markStarted = resolve
@@ -177,7 +189,8 @@ class GroupConsumer implements StreamConsumer {
       this.reader.disconnect()
       await this.running
       this.markStarted()
-      if (this.closeClient) await this.client.quit().catch(() => this.client.disconnect())
+      if (this.closeClient && this.client.status !== 'end')
+        await this.client.quit().catch(() => this.client.disconnect())
     })()
     return this.closing
   }
@@ -277,7 +290,7 @@ class GroupConsumer implements StreamConsumer {
         this.counters.failed++
         this.report(
           new BusFailureError(
-            `[cachekit/pubsub] the handler failed on entry ${id} of "${this.stream}"; it stays pending and is retried after claimIdleMs`,
+            `[cachekit/pubsub] the handler failed on entry ${id} of "${this.stream}"; it stays pending and is retried after claimIdle`,
             { cause: error },
           ),
         )

@@ -286,10 +286,10 @@ describe('redisBus on a standalone server', () => {
     expect(await busConnections(raw, 'pod_7')).toHaveLength(1)
   })
 
-  it('close() drops the handlers and quits its subscriber connection; the client stays open unless the bus owns it', async () => {
+  it('close() drops the handlers and quits its subscriber connection, and the client unless told closeClient: false', async () => {
     const raw = open.client(new Redis(url))
     const client = open.client(createRedis(url))
-    const bus = redisBus({ client, channelPrefix: `bus-test:${randomUUID()}:` })
+    const bus = redisBus({ client, channelPrefix: `bus-test:${randomUUID()}:`, closeClient: false })
     await bus.subscribe('c', () => undefined)
     await bus.subscribePattern('p:*', () => undefined)
     expect(await busConnections(raw, bus.instanceId)).toMatchObject([{ sub: '1', psub: '1' }])
@@ -305,7 +305,7 @@ describe('redisBus on a standalone server', () => {
     await expect(bus.subscribe('c', () => undefined)).rejects.toThrow(/closed/)
 
     const owned = createRedis(url)
-    const owner = redisBus({ client: owned, closeClient: true })
+    const owner = redisBus({ client: owned }) // the default: the bus owns the client it is given
     await owner.subscribe('c', () => undefined)
     await owner[Symbol.asyncDispose]()
     await waitFor('the owned client to end', () => owned.status === 'end')

@@ -1,8 +1,10 @@
 import {
   type Codec,
   type DistributedLock,
+  type Duration,
   escapeGlob,
   InvalidOptionError,
+  parseDuration,
   type Store,
   StoreClosedError,
   StoreFailureError,
@@ -32,10 +34,13 @@ export interface RedisStoreOptions {
   scanCount?: number
   /** Keys per UNLINK call when clearing. Default 500. */
   deleteBatch?: number
-  /** Quit the client when the store closes. Default true: the store owns the client it is given. */
+  /**
+   * Quit the client when the store closes. Default true, as for every cachekit part handed a client
+   * (`redisTagIndex`, `redisBus`, `streamConsumer`); pass false to keep using the client after.
+   */
   closeClient?: boolean
-  /** How long the first command waits for the initial connection, ms. Default 3000. */
-  readyTimeout?: number
+  /** How long the first command waits for the initial connection (`'3s'`, `500`). Default `'3s'`. */
+  readyTimeout?: Duration
   /**
    * Send the `get`s made in one tick as one MGET (grouped by slot on a Cluster). Default true: under
    * concurrency it beats one GET per call by a wide margin (see tooling/bench), for one
@@ -97,7 +102,7 @@ class RedisBinaryStore implements RedisStore {
     this.scanCount = positive('scanCount', options.scanCount ?? 1000)
     this.deleteBatch = positive('deleteBatch', options.deleteBatch ?? 500)
     this.closeClient = options.closeClient ?? true
-    this.readyTimeout = options.readyTimeout ?? 3_000
+    this.readyTimeout = parseDuration(options.readyTimeout ?? '3s')
     this.cluster = isCluster(options.client)
     this.lock = redisLock(options.client, this.prefix)
     this.coalesceGets = options.coalesceGets ?? true

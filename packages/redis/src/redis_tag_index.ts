@@ -29,7 +29,10 @@ export interface RedisTagIndexOptions {
    * its tag key expires. Default `'30d'`.
    */
   ttl?: Duration
-  /** Quit the client when the index closes. Default true, like `redisStore`; pass false to share it. */
+  /**
+   * Quit the client when the index closes. Default true, as for every cachekit part handed a client
+   * (`redisStore`, `redisBus`); pass false to keep using the client after.
+   */
   closeClient?: boolean
 }
 

@@ -34,6 +34,8 @@ export class TagSweeper {
   private again = false
   private remoteWanted = false
   private stopped = false
+  /** Ends the pause a sweep is in, so `stop` never waits on a timer. */
+  private endPause: (() => void) | undefined
 
   constructor(private readonly options: TagSweeperOptions) {}
 
@@ -61,6 +63,7 @@ export class TagSweeper {
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.endPause?.()
     await this.idle()
   }
 
@@ -118,7 +121,21 @@ export class TagSweeper {
     )
   }
 
+  /**
+   * A pause between batches, on an unref'd timer: a sweep never keeps a process alive. `stop` ends
+   * it at once; waiting on the timer instead would leave `close()` pending on a timer that no longer
+   * keeps the event loop running, and a process awaiting `close()` would exit without finishing.
+   */
   private pause(): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, this.options.pauseMs).unref())
+    if (this.stopped) return Promise.resolve()
+    return new Promise((resolve) => {
+      const end = () => {
+        clearTimeout(timer)
+        if (this.endPause === end) this.endPause = undefined
+        resolve()
+      }
+      const timer = setTimeout(end, this.options.pauseMs).unref()
+      this.endPause = end
+    })
   }
 }
