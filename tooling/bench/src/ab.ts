@@ -77,17 +77,16 @@ const worktree = join(tempDir, 'base')
 let worktreeAdded = false
 function removeWorktree(): void {
   if (worktreeAdded) {
+    worktreeAdded = false
     try {
       execFileSync('git', ['worktree', 'remove', '--force', worktree], { cwd: repoRoot, stdio: 'ignore' })
     } catch {
-      // Removed below by hand; `git worktree prune` forgets it.
+      // Removed by hand below; `git worktree prune` then forgets it.
+      rmSync(tempDir, { recursive: true, force: true })
+      execFileSync('git', ['worktree', 'prune'], { cwd: repoRoot, stdio: 'ignore' })
     }
-    worktreeAdded = false
   }
   rmSync(tempDir, { recursive: true, force: true })
-  try {
-    execFileSync('git', ['worktree', 'prune'], { cwd: repoRoot, stdio: 'ignore' })
-  } catch {}
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -1,7 +1,8 @@
 /**
  * results/ab.md from the run reports of src/ab.ts: every ratio of every run, side by side, and
- * whether it fell. A ratio "fell" when every run after is below every run before (the ranges do not
- * overlap); overlapping ranges are "within noise", which on a shared 2-core machine they often are.
+ * whether it fell. A ratio is "worse" when every run after is below every run before (above, for
+ * bytes per entry): the ranges do not overlap. Overlapping ranges are "within noise", which on a
+ * shared 2-core machine they often are; the medians and their change are shown either way.
  */
 import { cachekitOf, formatRatio, type RunReport } from './report.js'
 import type { Measurement } from './timing.js'
@@ -64,8 +65,8 @@ function verdict(before: number[], after: number[], lowerIsBetter: boolean): str
   const [worse, better] = lowerIsBetter
     ? [Math.min(...after) > Math.max(...before), Math.max(...after) < Math.min(...before)]
     : [Math.max(...after) < Math.min(...before), Math.min(...after) > Math.max(...before)]
-  if (worse) return '❌ fell'
-  if (better) return '✅ rose'
+  if (worse) return '❌ worse'
+  if (better) return '✅ better'
   return 'within noise'
 }
 
@@ -117,7 +118,7 @@ export function abMarkdown(input: AbInput): string {
       `${input.currentDirty ? ' with uncommitted changes under packages/' : ''}. Both sides ran this tree’s bench ` +
       'code; only the `@cachekit/*` packages differ (the base’s built in a temporary worktree). ' +
       'Ratios are cachekit ÷ the row named, from the same run (higher is better, except memory). ' +
-      'A ratio fell when every run after is below every run before.',
+      'A ratio is worse when every run after is below every run before (for memory: above); overlapping ranges are within noise.',
     '',
     `Load average (1 min, start→end) of the runs: base ${load(baseRuns).join(', ')}; current ${load(currentRuns).join(', ')}.`,
     '',

@@ -301,6 +301,21 @@ function peerTarget(target: string, measurements: readonly Measurement[], peer: 
   return ratioTarget(target, measurements, byName(measurements, peer), minimum)
 }
 
+/** How far cachekit is from redis-benchmark on the same server: shown, not judged. */
+function serverLimit(target: string, measurements: readonly Measurement[]): TargetResult[] {
+  const server = measurements.find((m) => m.role === 'server')
+  if (!server) return []
+  const cachekit = cachekitOf(measurements)
+  return [
+    {
+      target,
+      measured: `${(cachekit.opsPerSec / server.opsPerSec).toFixed(3)}x`,
+      status: 'reported',
+      detail: `information only; cachekit ${formatOps(cachekit.opsPerSec)} ops/s, ${server.name.replace(' (server limit; information only)', '')} ${formatOps(server.opsPerSec)}`,
+    },
+  ]
+}
+
 /** Memory per L1 entry: memoryStore's bytes over bare lru-cache's, at most `maximum`. */
 function memoryTarget(rows: readonly MemoryRow[], maximum: number): TargetResult {
   const target = `Memory per L1 entry <= ${maximum}x bare lru-cache`
@@ -340,12 +355,14 @@ function targets(workloads: readonly WorkloadResult[]): TargetResult[] {
     out.push(referenceTarget('L2 get, 64 callers >= 0.9x raw ioredis one MGET per tick + unpack', l2, 0.9))
     out.push(peerTarget('L2 get, 64 callers >= 1.5x bentocache', l2, 'bentocache', 1.5))
   }
+  if (l2) out.push(...serverLimit('L2 get, 64 callers, against the server limit', l2))
   const many = measurementsOf(workloads, 'get-many')
   if (many) out.push(referenceTarget('getMany of 100 >= 0.9x raw mgetBuffer + unpack', many, 0.9))
   const writes = measurementsOf(workloads, 'set')
   if (writes) {
     out.push(peerTarget('set, 64 callers >= 1.3x bentocache', writes, 'bentocache', 1.3))
     out.push(referenceTarget('set, 64 callers >= 1.0x raw pack + SET PX (+ lru.set)', writes, 1.0))
+    out.push(...serverLimit('set, 64 callers, against the server limit', writes))
   }
   const memory = (
     workloads.find((w) => w.id === 'memory-per-entry')?.data as { rows?: MemoryRow[] } | undefined

@@ -29,17 +29,18 @@ export type RedisBenchmarkResult =
   | { ok: true; binary: string; measurement: Measurement; command: string }
   | { ok: false; reason: string }
 
-/** `REDIS_BENCHMARK_BIN`, else `redis-benchmark` on PATH, else /usr/bin and /usr/local/bin. */
+/**
+ * `REDIS_BENCHMARK_BIN` when set (and only it, so a wrong path says so), else `redis-benchmark` on
+ * PATH, else /usr/bin and /usr/local/bin.
+ */
 export function findRedisBenchmark(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const candidates = [
-    ...(env.REDIS_BENCHMARK_BIN ? [env.REDIS_BENCHMARK_BIN] : []),
-    ...(env.PATH ?? '')
-      .split(delimiter)
-      .filter(Boolean)
-      .map((dir) => join(dir, 'redis-benchmark')),
-    '/usr/bin/redis-benchmark',
-    '/usr/local/bin/redis-benchmark',
-  ]
+  const onPath = (env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, 'redis-benchmark'))
+  const candidates = env.REDIS_BENCHMARK_BIN
+    ? [env.REDIS_BENCHMARK_BIN]
+    : [...onPath, '/usr/bin/redis-benchmark', '/usr/local/bin/redis-benchmark']
   return candidates.find((file) => {
     try {
       accessSync(file, constants.X_OK)
@@ -50,8 +51,12 @@ export function findRedisBenchmark(env: NodeJS.ProcessEnv = process.env): string
   })
 }
 
-export const MISSING_REDIS_BENCHMARK =
-  'redis-benchmark not found (it comes with redis-tools: `apt-get install redis-tools`; or set REDIS_BENCHMARK_BIN), so the server-limit row is skipped'
+export function missingRedisBenchmark(env: NodeJS.ProcessEnv = process.env): string {
+  const where = env.REDIS_BENCHMARK_BIN
+    ? `at REDIS_BENCHMARK_BIN=${env.REDIS_BENCHMARK_BIN}`
+    : 'on PATH, in /usr/bin or /usr/local/bin'
+  return `redis-benchmark not found ${where} (it comes with redis-tools: \`apt-get install redis-tools\`, or \`brew install redis\`), so the server-limit row is skipped`
+}
 
 /** The table name of a redis-benchmark row. */
 export function redisBenchmarkName(options: RedisBenchmarkOptions): string {
@@ -69,7 +74,7 @@ export async function redisBenchmark(
   timeoutMs = 30_000,
 ): Promise<RedisBenchmarkResult> {
   const binary = findRedisBenchmark()
-  if (!binary) return { ok: false, reason: MISSING_REDIS_BENCHMARK }
+  if (!binary) return { ok: false, reason: missingRedisBenchmark() }
   const { hostname, port, password } = new URL(url)
   const args = [
     '-h',
@@ -99,7 +104,7 @@ export async function redisBenchmark(
       role: 'server',
       opsPerSec: row.rps,
       sampleOpsPerSec: [Math.round(row.rps)],
-      note: `\`${command}\`, the C client that ships with Redis: ${options.clients} connections${options.pipeline && options.pipeline > 1 ? `, ${options.pipeline} requests in flight on each` : ', one request in flight on each'}; its own p50/p99`,
+      note: `\`${command}\`: ${options.clients} connections, ${options.pipeline && options.pipeline > 1 ? `${options.pipeline} requests` : 'one request'} in flight on each; p50/p99 are its own`,
     }
     if (row.p50Ms !== undefined) measurement.p50Us = row.p50Ms * 1000
     if (row.p99Ms !== undefined) measurement.p99Us = row.p99Ms * 1000

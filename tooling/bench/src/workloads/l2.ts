@@ -115,7 +115,7 @@ export async function withServerLimit(
   }
   measurements.push(result.measurement)
   notes.push(
-    `${result.measurement.name}: ${result.measurement.note}. It measures Redis and the loopback on this machine with a C client and one connection per caller; cachekit and the Node rows share one connection and the CPU with Redis, so "cachekit ÷ this" says how far the cache is from the server's own limit, not a goal.`,
+    `${result.measurement.name}: ${result.measurement.note}. It is Redis’ own C client on the same server, one connection per caller where the Node rows share one; "cachekit ÷ this" is how far the cache is from what the server serves this way, not a target.`,
   )
 }
 
