@@ -14,7 +14,7 @@
  *    in results/ab/ (git-ignored).
  * 4. Removes the worktree, also when a step fails or the run is interrupted.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -48,12 +48,17 @@ function log(message: string): void {
   process.stderr.write(`[bench:ab] ${message}\n`)
 }
 
+/** The command running now, so an interrupt ends it too. */
+let running: ChildProcess | undefined
+
 /** Runs a command to its end, its output on stderr; rejects on a non-zero exit. */
 function run(command: string, commandArgs: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
   return new Promise<void>((resolve, reject) => {
     const child = spawn(command, commandArgs, { cwd, env, stdio: ['ignore', 'ignore', 'inherit'] })
+    running = child
     child.on('error', reject)
     child.on('exit', (code, signal) => {
+      running = undefined
       if (code === 0) resolve()
       else
         reject(
@@ -90,8 +95,15 @@ function removeWorktree(): void {
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    removeWorktree()
-    process.kill(process.pid, signal)
+    const child = running
+    const finish = () => {
+      removeWorktree()
+      process.kill(process.pid, signal)
+    }
+    if (!child) return finish()
+    // The bench stops its Redis servers on the signal; the worktree goes once it has exited.
+    child.once('exit', finish)
+    child.kill(signal)
   })
 }
 

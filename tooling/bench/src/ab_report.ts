@@ -61,7 +61,8 @@ export function median(values: readonly number[]): number {
 }
 
 function verdict(before: number[], after: number[], lowerIsBetter: boolean): string {
-  if (before.length === 0 || after.length === 0) return '-'
+  // One run a side shows no spread, so no range to fall outside of: the medians' change only.
+  if (before.length < 2 || after.length < 2) return '- (needs 2+ rounds)'
   const [worse, better] = lowerIsBetter
     ? [Math.min(...after) > Math.max(...before), Math.max(...after) < Math.min(...before)]
     : [Math.max(...after) < Math.min(...before), Math.min(...after) > Math.max(...before)]
@@ -85,6 +86,8 @@ export interface AbInput {
   quick: boolean
   runs: AbRun[]
 }
+
+const runs = (n: number) => `${n} run${n === 1 ? '' : 's'}`
 
 export function abMarkdown(input: AbInput): string {
   const baseRuns = input.runs.filter((r) => r.side === 'base')
@@ -122,7 +125,7 @@ export function abMarkdown(input: AbInput): string {
     '',
     `Load average (1 min, start→end) of the runs: base ${load(baseRuns).join(', ')}; current ${load(currentRuns).join(', ')}.`,
     '',
-    `| workload | ratio | base (${baseRuns.length} runs) | current (${currentRuns.length} runs) | median base → current | change | verdict |`,
+    `| workload | ratio | base (${runs(baseRuns.length)}) | current (${runs(currentRuns.length)}) | median base → current | change | verdict |`,
     '| --- | --- | --- | --- | --- | ---: | --- |',
   ]
   for (const ratio of order) {
