@@ -4,7 +4,7 @@
  * targets as ratios of that same run. Writes results/latest.json, results/latest.md and the README's
  * results section.
  *
- *   node --import tsx src/main.ts            the full run (about 5 minutes; bounded to 6)
+ *   node --import tsx src/main.ts            the full run (about 4-5 minutes; bounded to 6)
  *   node --import tsx src/main.ts --quick    a smoke run of the same code; writes results/quick.*
  *   ... --only=l1-get,l2-get                 some workloads only (not written to latest.*); `cluster`
  *                                            selects the three cluster workloads
@@ -153,6 +153,7 @@ async function main(): Promise<void> {
   let fixtures: Fixtures | undefined
   let clusterServers: RedisClusterHandle | undefined
   let clusterFixtures: ClusterFixtures | undefined
+  let clusterError: string | undefined
   const closeCluster = async () => {
     await clusterFixtures?.close()
     clusterFixtures = undefined
@@ -160,6 +161,7 @@ async function main(): Promise<void> {
     clusterServers = undefined
   }
   const workloads: WorkloadResult[] = []
+  const skipped: string[] = []
   try {
     const redisVersion = await readRedisVersion(server.url)
     const context = {
@@ -182,17 +184,19 @@ async function main(): Promise<void> {
         return clusterFixtures
       },
     }
+    const skip = (id: string, why: string) => {
+      log(`skipping ${id}: ${why}`)
+      skipped.push(`${id}: ${why}`)
+    }
     for (const step of steps) {
       if (only && !only.includes(step.id) && !(step.group && only.includes(step.group))) continue
       const elapsed = performance.now() - t0
       if (elapsed > RUN_BUDGET_MS) {
-        log(`skipping ${step.id}: the run is past its ${RUN_BUDGET_MS / 1000} s budget`)
+        skip(step.id, `the run is past its ${RUN_BUDGET_MS / 1000} s budget`)
         continue
       }
       if (step.maxMs !== undefined && elapsed + step.maxMs > RUN_LIMIT_MS) {
-        log(
-          `skipping ${step.id}: it may take ${step.maxMs / 1000} s, past the run's ${RUN_LIMIT_MS / 1000} s limit`,
-        )
+        skip(step.id, `it may take ${step.maxMs / 1000} s, past the run's ${RUN_LIMIT_MS / 1000} s limit`)
         continue
       }
       // Shared caches that are done with are closed: it frees their connections (and the cluster's
@@ -202,8 +206,22 @@ async function main(): Promise<void> {
         fixtures = undefined
       }
       if (step.needs !== 'cluster' && clusterFixtures) await closeCluster()
+      if (step.needs === 'cluster' && clusterError) {
+        skip(step.id, `the cluster did not start (${clusterError})`)
+        continue
+      }
       log(`${step.id} ...`)
-      const result = await step.run(context)
+      let result: WorkloadResult
+      try {
+        result = await step.run(context)
+      } catch (error) {
+        // A cluster that cannot start (no redis-cli, say) costs its rows, not the whole run.
+        if (step.needs !== 'cluster' || clusterFixtures) throw error
+        clusterError = (error as Error).message.split('\n')[0]
+        skip(step.id, `the cluster did not start (${clusterError})`)
+        await closeCluster()
+        continue
+      }
       workloads.push(result)
       log(
         `${step.id} done in ${result.seconds.toFixed(1)} s (${((performance.now() - t0) / 1000).toFixed(0)} s so far)`,
@@ -215,6 +233,7 @@ async function main(): Promise<void> {
       quick: budget.quick,
       machine: machine(redisVersion, loadAtStart),
       targets: targets(workloads),
+      skipped,
       workloads: workloads.sort((a, b) => DISPLAY_ORDER.indexOf(a.id) - DISPLAY_ORDER.indexOf(b.id)),
     }
     if (out) {

@@ -48,6 +48,8 @@ export interface RunReport {
   quick: boolean
   machine: Machine
   targets: TargetResult[]
+  /** Steps the run left out, and why (its time budget, a cluster that did not start). */
+  skipped?: string[]
   workloads: WorkloadResult[]
 }
 
@@ -156,6 +158,7 @@ export function toMarkdown(report: RunReport): string {
     `Libraries: ${Object.entries(machine.libraries)
       .map(([name, version]) => `${name} ${version}`)
       .join(', ')}.`,
+    ...(report.skipped?.length ? ['', `Skipped: ${report.skipped.join('; ')}.`] : []),
     '',
     '### Targets',
     '',
