@@ -15,7 +15,7 @@
  * 4. Removes the worktree, also when a step fails or the run is interrupted.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type AbRun, abMarkdown } from './ab_report.js'
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     ['--input-type=module', '-e', "process.stdout.write(import.meta.resolve('@cachekit/core'))"],
     { cwd: benchDir, env: sides.base, encoding: 'utf8' },
   )
-  if (!resolved.startsWith(`file://${worktree}/`)) {
+  if (!resolved.startsWith(`file://${realpathSync(worktree)}/`)) {
     throw new Error(`[bench:ab] the base side resolves @cachekit/core to ${resolved}, not into ${worktree}`)
   }
   log(`base side loads ${resolved}`)
