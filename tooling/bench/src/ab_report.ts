@@ -87,6 +87,17 @@ export interface AbInput {
   runs: AbRun[]
 }
 
+/**
+ * With n runs a side and no real change (the 2n runs exchangeable), the ranges fail to overlap by
+ * chance with probability 2 / C(2n, n): the odds of a verdict from noise alone.
+ */
+function chance(n: number): string {
+  if (n < 2) return 'One run a side gives no verdict.'
+  let combinations = 1
+  for (let i = 1; i <= n; i++) combinations = (combinations * (n + i)) / i
+  return `With ${n} runs a side, identical code gets a verdict (either way) by chance in 1 ratio of ${Math.round(combinations / 2)}: read a lone one with the load averages below.`
+}
+
 const runs = (n: number) => `${n} run${n === 1 ? '' : 's'}`
 
 export function abMarkdown(input: AbInput): string {
@@ -121,7 +132,8 @@ export function abMarkdown(input: AbInput): string {
       `${input.currentDirty ? ' with uncommitted changes under packages/' : ''}. Both sides ran this tree’s bench ` +
       'code; only the `@cachekit/*` packages differ (the base’s built in a temporary worktree). ' +
       'Ratios are cachekit ÷ the row named, from the same run (higher is better, except memory). ' +
-      'A ratio is worse when every run after is below every run before (for memory: above); overlapping ranges are within noise.',
+      'A ratio is worse when every run after is below every run before (for memory: above); overlapping ranges are within noise. ' +
+      chance(Math.min(baseRuns.length, currentRuns.length)),
     '',
     `Load average (1 min, start→end) of the runs: base ${load(baseRuns).join(', ')}; current ${load(currentRuns).join(', ')}.`,
     '',
