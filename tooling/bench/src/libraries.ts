@@ -13,7 +13,7 @@ import { memoryDriver } from 'bentocache/drivers/memory'
 import { redisDriver } from 'bentocache/drivers/redis'
 import { type Cache as CacheManager, createCache as createCacheManager } from 'cache-manager'
 import { CacheableMemory } from 'cacheable'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { Keyv } from 'keyv'
 import { Packr } from 'msgpackr'
 
@@ -35,6 +35,9 @@ export interface Closable {
   close(): Promise<void>
 }
 
+/** Where a library connects: a standalone server's URL, or some nodes of a Redis Cluster. */
+export type RedisTarget = string | { cluster: Array<{ host: string; port: number }> }
+
 // ---- cachekit ----------------------------------------------------------------------------------
 
 export interface CachekitOptions {
@@ -54,13 +57,13 @@ export interface CachekitOptions {
   tags?: { cleanup?: CacheOptions['tagCleanup'] }
 }
 
-/** `createCache({ prefix, l1: memoryStore(...), l2: redisStore({ client: createRedis(url) }), ttl })`. */
-export function cachekit(url: string, options: CachekitOptions): Cache {
+/**
+ * `createCache({ prefix, l1: memoryStore(...), l2: redisStore({ client: createRedis(url) }), ttl })`;
+ * on a Cluster, `createRedis({ cluster: nodes })`.
+ */
+export function cachekit(target: RedisTarget, options: CachekitOptions): Cache {
   const l1Entries = options.l1Entries ?? L1_ENTRIES
-  const client =
-    options.l2 === false
-      ? undefined
-      : createRedis(options.autoPipelining ? { url, ioredis: { enableAutoPipelining: true } } : url)
+  const client = options.l2 === false ? undefined : cachekitClient(target, options.autoPipelining === true)
   if (options.tags && !client) throw new Error('[bench] tags need the Redis tier')
   return createCache({
     prefix: options.prefix,
@@ -78,6 +81,14 @@ export function cachekit(url: string, options: CachekitOptions): Cache {
   })
 }
 
+function cachekitClient(target: RedisTarget, autoPipelining: boolean) {
+  if (typeof target !== 'string') {
+    if (autoPipelining) throw new Error('[bench] autoPipelining rows are standalone only')
+    return createRedis({ cluster: target.cluster })
+  }
+  return createRedis(autoPipelining ? { url: target, ioredis: { enableAutoPipelining: true } } : target)
+}
+
 // ---- bentocache --------------------------------------------------------------------------------
 
 export interface BentoOptions {
@@ -92,8 +103,12 @@ export interface BentoOptions {
 
 export type Bento = BentoCache<{ store: ReturnType<typeof bentostore> }>
 
-/** `new BentoCache({ default, stores: { x: bentostore().useL1Layer(memoryDriver()).useL2Layer(redisDriver()) } })`. */
-export function bentocache(url: string, options: BentoOptions): Bento {
+/**
+ * `new BentoCache({ default, stores: { x: bentostore().useL1Layer(memoryDriver()).useL2Layer(redisDriver()) } })`;
+ * its Redis driver takes an ioredis `Redis` or `Cluster` as `connection` (bentocache's docs, and
+ * `instanceof` checks in its driver against the same ioredis this package installs).
+ */
+export function bentocache(target: RedisTarget, options: BentoOptions): Bento {
   const l1Entries = options.l1Entries ?? L1_ENTRIES
   let store = bentostore()
   if (l1Entries > 0) {
@@ -104,7 +119,7 @@ export function bentocache(url: string, options: BentoOptions): Bento {
       }),
     )
   }
-  if (options.l2 !== false) store = store.useL2Layer(redisDriver({ connection: new Redis(url) }))
+  if (options.l2 !== false) store = store.useL2Layer(redisDriver({ connection: rawRedis(target) }))
   return new BentoCache({ default: 'store', prefix: options.prefix, ttl: TTL_MS, stores: { store } })
 }
 
@@ -132,9 +147,13 @@ export function cacheManager(url: string, options: CacheManagerOptions): CacheMa
 
 // ---- raw references ----------------------------------------------------------------------------
 
-/** A plain ioredis client with its defaults, for the raw references. */
-export function rawRedis(url: string, options: { autoPipelining?: boolean } = {}): Redis {
-  return options.autoPipelining ? new Redis(url, { enableAutoPipelining: true }) : new Redis(url)
+/** A plain ioredis client (`Redis`, or `Cluster` on a cluster) with its defaults, for the raw references. */
+export function rawRedis(target: string, options?: { autoPipelining?: boolean }): Redis
+export function rawRedis(target: RedisTarget, options?: { autoPipelining?: boolean }): Redis | Cluster
+export function rawRedis(target: RedisTarget, options: { autoPipelining?: boolean } = {}): Redis | Cluster {
+  const extra = options.autoPipelining ? { enableAutoPipelining: true } : {}
+  if (typeof target !== 'string') return new Cluster(target.cluster, extra)
+  return new Redis(target, extra)
 }
 
 // ---- versions ----------------------------------------------------------------------------------

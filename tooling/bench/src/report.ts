@@ -48,6 +48,8 @@ export interface RunReport {
   quick: boolean
   machine: Machine
   targets: TargetResult[]
+  /** Steps the run left out, and why (its time budget, a cluster that did not start). */
+  skipped?: string[]
   workloads: WorkloadResult[]
 }
 
@@ -90,20 +92,45 @@ export function byName(measurements: readonly Measurement[], name: string): Meas
   return found
 }
 
-/** ops/s, p50, p99, and cachekit's throughput divided by each row's. */
+/** The workload's like-for-like raw reference, when it has one. */
+export function referenceOf(measurements: readonly Measurement[]): Measurement | undefined {
+  return measurements.find((m) => m.reference)
+}
+
+/**
+ * ops/s, p50, p99, cachekit's throughput divided by each row's, and each row's divided by the
+ * workload's reference (when it has one): the ratio its target is judged on.
+ */
 export function throughputTable(measurements: readonly Measurement[]): Table {
   const cachekit = cachekitOf(measurements)
+  const reference = referenceOf(measurements)
+  const columns = ['library', 'role', 'ops/s', 'p50', 'p99', 'cachekit ÷ this']
+  if (reference) columns.push('this ÷ reference')
   return {
-    columns: ['library', 'role', 'ops/s', 'p50', 'p99', 'cachekit ÷ this'],
-    rows: measurements.map((m) => [
-      m.name,
-      m.role,
-      formatOps(m.opsPerSec),
-      formatUs(m.p50Us),
-      formatUs(m.p99Us),
-      m === cachekit ? '1.00x' : formatRatio(cachekit.opsPerSec / m.opsPerSec),
-    ]),
+    columns,
+    rows: measurements.map((m) => {
+      const row = [
+        m.name,
+        m.reference ? 'raw (reference)' : m.role,
+        formatOps(m.opsPerSec),
+        formatUs(m.p50Us),
+        formatUs(m.p99Us),
+        m === cachekit ? '1.00x' : formatRatio(cachekit.opsPerSec / m.opsPerSec),
+      ]
+      if (reference) row.push(m === reference ? '1.00x' : formatRatio(m.opsPerSec / reference.opsPerSec))
+      return row
+    }),
   }
+}
+
+/** The note that names a workload's reference, first under its table. */
+export function referenceNotes(measurements: readonly Measurement[]): string[] {
+  const reference = referenceOf(measurements)
+  if (!reference) return []
+  const cachekit = cachekitOf(measurements)
+  return [
+    `Reference: ${reference.name}, the same work with the bare libraries; cachekit runs at ${formatRatio(cachekit.opsPerSec / reference.opsPerSec)} of it in this run.`,
+  ]
 }
 
 function markdownTable(table: Table): string {
@@ -131,6 +158,7 @@ export function toMarkdown(report: RunReport): string {
     `Libraries: ${Object.entries(machine.libraries)
       .map(([name, version]) => `${name} ${version}`)
       .join(', ')}.`,
+    ...(report.skipped?.length ? ['', `Skipped: ${report.skipped.join('; ')}.`] : []),
     '',
     '### Targets',
     '',

@@ -16,11 +16,19 @@ export type Op = (i: number) => unknown
 export interface Subject {
   /** Shown in the tables, e.g. `cachekit`, `bentocache`, `raw ioredis GET + unpack`. */
   name: string
-  /** cachekit, a peer library, or a raw reference (the limit a cache could reach). */
-  role: 'cachekit' | 'peer' | 'raw'
+  /**
+   * cachekit, a peer library, a raw reference (the least any cache must do), or the server's own
+   * benchmark tool (`redis-benchmark`, not timed by this harness).
+   */
+  role: 'cachekit' | 'peer' | 'raw' | 'server'
   op: Op
   /** Shown under the table: how the subject is set up, when it matters. */
   note?: string
+  /**
+   * The workload's like-for-like raw reference: the same work done with the bare libraries, the
+   * row the workload's target is judged against. One per workload at most.
+   */
+  reference?: boolean
 }
 
 export interface RunOptions {
@@ -39,6 +47,8 @@ export interface Measurement {
   name: string
   role: Subject['role']
   note?: string
+  /** The workload's like-for-like reference (see `Subject.reference`). */
+  reference?: boolean
   /** Median ops/s over the samples. */
   opsPerSec: number
   /** Every sample's ops/s, for the JSON. */
@@ -131,6 +141,7 @@ export async function compare(subjects: readonly Subject[], options: RunOptions)
       sampleOpsPerSec: samples[index]!.map(Math.round),
     }
     if (subject.note) result.note = subject.note
+    if (subject.reference) result.reference = true
     if (options.latencyOps > 0) {
       gc?.()
       const sorted = await runLatency(subject.op, options.concurrency, options.latencyOps, options.maxMs * 2)

@@ -5,7 +5,15 @@
  */
 import { type Budget, isObject, runOptions, verify } from '../budget.js'
 import type { Fixtures } from '../fixtures.js'
-import { formatOps, formatRatio, type Table, throughputTable, type WorkloadResult } from '../report.js'
+import {
+  formatOps,
+  formatRatio,
+  referenceNotes,
+  referenceOf,
+  type Table,
+  throughputTable,
+  type WorkloadResult,
+} from '../report.js'
 import { compare, type Measurement, measureSync, type Subject } from '../timing.js'
 
 const HOT = 1000
@@ -23,6 +31,7 @@ export const LRU_AWAITED = 'lru-cache get (awaited)'
 
 function withSyncRow(table: Table, measurements: readonly Measurement[], syncNsPerOp: number): Table {
   const cachekit = measurements[0]!
+  const reference = referenceOf(measurements)
   const syncOps = 1e9 / syncNsPerOp
   table.rows.push([
     'lru-cache get (sync loop, no await; information only)',
@@ -31,6 +40,7 @@ function withSyncRow(table: Table, measurements: readonly Measurement[], syncNsP
     '-',
     '-',
     formatRatio(cachekit.opsPerSec / syncOps),
+    ...(reference ? [formatRatio(syncOps / reference.opsPerSec)] : []),
   ])
   return table
 }
@@ -49,7 +59,13 @@ export function l1GetSubjects(f: Fixtures): Subject[] {
       note: 'not its default (its docs warn that callers then share, and can mutate, the cached object); its L1 is filled with set, because bentocache 1.6.1 with serialize: false copies an L2 hit into L1 as a JSON string and then throws TypeError on the next get (CacheEntry.fromDriver)',
     },
     { name: 'cache-manager', role: 'peer', op: (i) => cacheManager.get(hot[i % HOT]!) },
-    { name: LRU_AWAITED, role: 'raw', op: (i) => lru.get(hot[i % HOT]!) },
+    {
+      name: LRU_AWAITED,
+      role: 'raw',
+      reference: true,
+      op: (i) => lru.get(hot[i % HOT]!),
+      note: 'the same objects in a bare lru-cache (the library under cachekit’s memoryStore), same TTL, its `get` awaited in the same loop as every async cache',
+    },
   ]
 }
 
@@ -67,7 +83,7 @@ export async function l1Get(f: Fixtures, budget: Budget): Promise<WorkloadResult
     setup:
       'Tiered caches (L1 10,000 entries + Redis), 1,000 hot keys of a ~1 KB object, all in L1; one caller, `await cache.get(key)` in a loop.',
     table: withSyncRow(throughputTable(measurements), measurements, syncNs),
-    notes: notesOf(subjects),
+    notes: [...referenceNotes(measurements), ...notesOf(subjects)],
     data: { measurements, lruSyncNsPerOp: syncNs },
     seconds: (performance.now() - started) / 1000,
   }
@@ -96,7 +112,12 @@ export function l1GetOrSetSubjects(f: Fixtures): Subject[] {
       op: (i) => bentoNoSerialize.getOrSet({ key: hot[i % HOT]!, factory }),
     },
     { name: 'cache-manager (wrap)', role: 'peer', op: (i) => cacheManager.wrap(hot[i % HOT]!, factory) },
-    { name: 'lru-cache get ?? set (awaited)', role: 'raw', op: (i) => lruGetOrSet(hot[i % HOT]!) },
+    {
+      name: 'lru-cache get ?? set (awaited)',
+      role: 'raw',
+      reference: true,
+      op: (i) => lruGetOrSet(hot[i % HOT]!),
+    },
   ]
 }
 
@@ -111,6 +132,7 @@ export async function l1GetOrSet(f: Fixtures, budget: Budget): Promise<WorkloadR
     setup:
       'Same caches and keys as the L1 get; `getOrSet(key, factory)` (cache-manager: `wrap`), the factory never runs.',
     table: throughputTable(measurements),
+    notes: referenceNotes(measurements),
     data: { measurements },
     seconds: (performance.now() - started) / 1000,
   }
