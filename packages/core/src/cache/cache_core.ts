@@ -26,7 +26,7 @@ import { waitAtMost } from './with_timeout.js'
  */
 export const MAX_DEPENDENCIES = 256
 
-/** How long tag times read from the index are used without a bus to report changes, ms. */
+/** How long tag times read from the index are used without a bus to report changes, ms (`tagTimesMaxAge`). */
 const TAG_TRUST_WITHOUT_BUS_MS = 1_000
 /** Most keys per delete when reads drop invalidated entries from L2. */
 const DROP_BATCH = 500
@@ -108,11 +108,12 @@ export class CacheCore {
     if (this.trackDependencies && !options.tagIndex) {
       throw new InvalidOptionError('[cachekit/core] `trackDependencies` needs a `tagIndex`')
     }
+    const tagTimesMaxAge = parseOptionalDuration(options.tagTimesMaxAge)
     this.tagTimes =
       options.tagIndex &&
       new TagTimes({
         index: options.tagIndex,
-        trustMs: options.bus ? Number.POSITIVE_INFINITY : TAG_TRUST_WITHOUT_BUS_MS,
+        trustMs: tagTimesMaxAge ?? (options.bus ? Number.POSITIVE_INFINITY : TAG_TRUST_WITHOUT_BUS_MS),
         maxTags: MAX_KNOWN_TAGS,
         timeoutMs: parseDuration(options.l2Timeout ?? '1s'),
         report: (error) => this.reportInBackground('invalidateTags', tagIndexFailure(error)),
