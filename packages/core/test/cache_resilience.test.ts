@@ -207,9 +207,11 @@ describe('distributed single flight', () => {
     // A process that took the lock and crashed: its lock only expires.
     expect(await l2.lock.acquire('app:%lock:k', 100)).toBeDefined()
     let outcome: unknown
-    const call = cache.getOrSet('k', () => 'taken over').then((value) => {
-      outcome = value
-    })
+    const call = cache
+      .getOrSet('k', () => 'taken over')
+      .then((value) => {
+        outcome = value
+      })
     // It keeps asking for the lock and looking at L2 (real timers), and waits while the lock lives.
     const callsBefore = l2.calls
     await until(() => outcome !== undefined || l2.calls - callsBefore >= 6)
