@@ -10,16 +10,20 @@ import {
 import { jsonTestCodec } from './support/json_codec.js'
 import { LocalBusHub } from './support/local_bus.js'
 import { MapStore } from './support/map_store.js'
+import { controlDate } from './support/test_clock.js'
+import { until } from './support/until.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** Lets every callback already queued run (a macrotask after all pending microtasks). */
+const settle = () => new Promise((resolve) => setImmediate(resolve))
 
-async function until(check: () => boolean | Promise<boolean>, limitMs = 2_000): Promise<boolean> {
-  const deadline = Date.now() + limitMs
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await sleep(5)
-  }
-  return check()
+/** A promise the test resolves when it chooses: a factory or a store call that takes "long". */
+function gate<T = void>() {
+  let open!: (value: T) => void
+  const closed = new Promise<T>((resolve) => {
+    open = resolve
+  })
+  return { closed, open }
 }
 
 const opened: Array<{ close(): Promise<void> }> = []
@@ -39,9 +43,10 @@ function setup(overrides: Partial<CacheOptions> = {}, shared?: { l2: MapStore<Ui
 
 describe('grace (stale-if-error)', () => {
   it('serves the stale value when the factory fails, then backs off before trying again', async () => {
+    const clock = controlDate()
     const { cache, errors } = setup({ grace: '1m', graceBackoff: 80 })
     await cache.set('k', 'old', { ttl: 20 })
-    await sleep(30)
+    clock.advance(21)
     let calls = 0
     const failing = async () => {
       calls++
@@ -54,15 +59,19 @@ describe('grace (stale-if-error)', () => {
     expect(errors.map((event) => event.error.code)).toEqual(['E_FACTORY_ERROR'])
     expect(errors[0]!.error.cause).toEqual(new Error('source down'))
     expect(cache.stats().staleHits).toBe(2)
-    await sleep(100)
+    clock.advance(79)
+    expect(await cache.getOrSet('k', failing)).toBe('old') // still backing off, 1 ms before its end
+    expect(calls).toBe(1)
+    clock.advance(1)
     expect(await cache.getOrSet('k', () => 'new')).toBe('new')
     expect(await cache.get('k')).toBe('new')
   })
 
   it('throws the factory error when there is nothing stale to serve', async () => {
+    const clock = controlDate()
     const { cache } = setup({ grace: '1m' })
     await cache.set('k', 'old', { ttl: 20, grace: false })
-    await sleep(30)
+    clock.advance(21)
     await expect(
       cache.getOrSet('k', () => {
         throw new Error('source down')
@@ -71,9 +80,10 @@ describe('grace (stale-if-error)', () => {
   })
 
   it('serves stale from L1 while L2 is down and the factory fails', async () => {
+    const clock = controlDate()
     const { cache, l2 } = setup({ grace: '1m', breaker: { failureThreshold: 1 } })
     await cache.set('k', 'old', { ttl: 20 })
-    await sleep(30)
+    clock.advance(21)
     l2.failing = true
     expect(
       await cache.getOrSet('k', () => {
@@ -84,17 +94,21 @@ describe('grace (stale-if-error)', () => {
 })
 
 describe('factory timeouts', () => {
-  it('soft: returns the stale value at once and caches the slow result when it lands', async () => {
+  it('soft: returns the stale value without waiting for the factory, and caches its result when it lands', async () => {
+    const clock = controlDate()
     const { cache } = setup({ grace: '1m', timeouts: { soft: 20 } })
     await cache.set('k', 'old', { ttl: 10 })
-    await sleep(20)
-    const started = Date.now()
-    const value = await cache.getOrSet('k', async () => {
-      await sleep(150)
-      return 'new'
-    })
+    clock.advance(11)
+    const factory = gate<string>()
+    // The factory lands only when the test says so: the caller can only have its answer through the
+    // soft timeout. The race bounds a hang; it is no claim about speed.
+    const value = await Promise.race([
+      cache.getOrSet('k', () => factory.closed),
+      sleep(5_000).then(() => 'still waiting'),
+    ])
     expect(value).toBe('old')
-    expect(Date.now() - started).toBeLessThan(120)
+    expect(await cache.get('k')).toBeUndefined() // nothing fresh yet: the factory is still running
+    factory.open('new')
     expect(await until(async () => (await cache.get('k')) === 'new')).toBe(true)
   })
 
@@ -109,22 +123,19 @@ describe('factory timeouts', () => {
 
   it('hard: rejects with E_FACTORY_HARD_TIMEOUT and still caches the late result', async () => {
     const { cache } = setup()
-    const call = cache.getOrSet(
-      'k',
-      async () => {
-        await sleep(120)
-        return 'late'
-      },
-      { timeouts: { hard: 20 } },
-    )
-    await expect(call).rejects.toBeInstanceOf(FactoryHardTimeoutError)
+    const factory = gate<string>()
+    const call = cache.getOrSet('k', () => factory.closed, { timeouts: { hard: 20 } })
+    const outcome = await Promise.race([call.catch((error: unknown) => error), sleep(5_000)])
+    expect(outcome).toBeInstanceOf(FactoryHardTimeoutError)
     await expect(call).rejects.toSatisfy((error) => CacheError.hasCode(error, 'E_FACTORY_HARD_TIMEOUT'))
+    factory.open('late')
     expect(await until(async () => (await cache.get('k')) === 'late')).toBe(true)
   })
 })
 
 describe('refresh-ahead', () => {
   it('refreshes an ageing entry once in the background while serving the current value', async () => {
+    const clock = controlDate()
     const { cache } = setup({ refreshAhead: 0.5 })
     let version = 0
     const factory = async () => {
@@ -133,24 +144,29 @@ describe('refresh-ahead', () => {
       return `v${version}`
     }
     expect(await cache.getOrSet('hot', factory, { ttl: 200 })).toBe('v1')
-    await sleep(120) // past half of the TTL
+    clock.advance(99) // not yet half of the TTL
+    expect(await cache.getOrSet('hot', factory, { ttl: 200 })).toBe('v1')
+    await settle()
+    expect(version).toBe(1)
+    clock.advance(21) // past half of the TTL
     const hits = await Promise.all(
       Array.from({ length: 20 }, () => cache.getOrSet('hot', factory, { ttl: 200 })),
     )
     expect(new Set(hits)).toEqual(new Set(['v1']))
     expect(await until(async () => (await cache.get('hot')) === 'v2')).toBe(true)
     expect(version).toBe(2)
-    await sleep(150) // v1 would have expired by now; v2 is fresh
+    clock.advance(150) // v1 would have expired by now; v2 is fresh
     expect(await cache.get('hot')).toBe('v2')
   })
 
   it('does nothing when off', async () => {
+    const clock = controlDate()
     const { cache } = setup()
     let calls = 0
     await cache.getOrSet('k', () => ++calls, { ttl: 100 })
-    await sleep(80)
+    clock.advance(80)
     await cache.getOrSet('k', () => ++calls, { ttl: 100 })
-    await sleep(20)
+    await settle()
     expect(calls).toBe(1)
   })
 
@@ -184,21 +200,34 @@ describe('distributed single flight', () => {
     expect(new Set(results)).toEqual(new Set(['built once']))
   })
 
-  it('takes over when the lock owner died without releasing', async () => {
+  it('takes over when the lock owner died without releasing, once its lock expired', async () => {
+    const clock = controlDate()
     const l2 = new MapStore<Uint8Array>({ name: 'l2', kind: 'remote' })
     const { cache } = setup({ lock: 'distributed', lockTtl: 100 }, { l2 })
     // A process that took the lock and crashed: its lock only expires.
     expect(await l2.lock.acquire('app:%lock:k', 100)).toBeDefined()
-    const started = Date.now()
-    expect(await cache.getOrSet('k', () => 'taken over')).toBe('taken over')
-    expect(Date.now() - started).toBeGreaterThanOrEqual(90)
+    let outcome: unknown
+    const call = cache
+      .getOrSet('k', () => 'taken over')
+      .then((value) => {
+        outcome = value
+      })
+    // It keeps asking for the lock and looking at L2 (real timers), and waits while the lock lives.
+    const callsBefore = l2.calls
+    await until(() => outcome !== undefined || l2.calls - callsBefore >= 6)
+    expect(outcome).toBeUndefined()
+    expect(l2.calls - callsBefore).toBeGreaterThanOrEqual(6)
+    clock.advance(100) // the dead owner's lock expires
+    await call
+    expect(outcome).toBe('taken over')
   })
 
   it('serves the stale value instead of waiting while another process refreshes', async () => {
     const l2 = new MapStore<Uint8Array>({ name: 'l2', kind: 'remote' })
+    const clock = controlDate()
     const { cache } = setup({ lock: 'distributed', grace: '1m' }, { l2 })
     await cache.set('k', 'old', { ttl: 10 })
-    await sleep(20)
+    clock.advance(11)
     await l2.lock.acquire('app:%lock:k', 5_000)
     let calls = 0
     expect(await cache.getOrSet('k', () => ++calls)).toBe('old')
@@ -270,16 +299,20 @@ describe('L1 synchronisation over the bus', () => {
     await a.cache.set('k', 'v1')
     // B reads L2 slowly; A writes meanwhile; B must not keep the old value in its L1.
     const slowGet = b.l2.get.bind(b.l2)
+    const answer = gate()
+    let read = 0
     b.l2.get = async (key: string) => {
       const value = await slowGet(key)
-      await sleep(60)
+      read++
+      await answer.closed
       return value
     }
     const reading = b.cache.get('k')
-    await sleep(10)
+    expect(await until(() => read === 1)).toBe(true) // B has v1 from L2, not yet its answer
     await a.cache.set('k', 'v2')
+    await settle() // the bus delivers A's announcement to B
+    answer.open()
     expect(await reading).toBe('v1')
-    await sleep(10)
     expect(b.l1.getSync!('app::k')).toBeUndefined()
     b.l2.get = slowGet
     expect(await b.cache.get('k')).toBe('v2')
@@ -306,13 +339,14 @@ describe('L1 synchronisation over the bus', () => {
 
 describe('background work', () => {
   it('never throws a failed refresh at anyone, even with throwErrors', async () => {
+    const clock = controlDate()
     const { cache, errors } = setup({ refreshAhead: 0.5, throwErrors: true })
     const unhandled: unknown[] = []
     const onUnhandled = (reason: unknown) => unhandled.push(reason)
     process.on('unhandledRejection', onUnhandled)
     try {
       await cache.getOrSet('k', () => 'v1', { ttl: 100 })
-      await sleep(60)
+      clock.advance(60)
       expect(
         await cache.getOrSet(
           'k',

@@ -10,6 +10,7 @@ import {
 import { jsonTestCodec } from './support/json_codec.js'
 import { LocalBusHub } from './support/local_bus.js'
 import { MapStore } from './support/map_store.js'
+import { until } from './support/until.js'
 
 const opened: Array<{ close(): Promise<void> }> = []
 const releases: Array<() => void> = []
@@ -20,15 +21,6 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function until(check: () => boolean | Promise<boolean>, limitMs = 2_000): Promise<boolean> {
-  const deadline = Date.now() + limitMs
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await sleep(5)
-  }
-  return check()
-}
-
 function setup(overrides: Partial<CacheOptions> = {}, shared?: { l2: MapStore<Uint8Array> }) {
   const l1 = new MapStore<CacheEntry>({ name: 'l1' })
   const l2 = shared?.l2 ?? new MapStore<Uint8Array>({ name: 'l2', kind: 'remote' })
@@ -37,7 +29,11 @@ function setup(overrides: Partial<CacheOptions> = {}, shared?: { l2: MapStore<Ui
   opened.push(cache)
   const errors: Array<CacheEventMap['error']> = []
   cache.on('error', (event) => errors.push(event))
-  return { cache, l1, l2, fallback, errors }
+  // A `set` event comes once a write is over in every tier (L2 answered or timed out), fills included.
+  const finished: string[] = []
+  cache.on('set', ({ key }) => finished.push(key))
+  const writesOver = (storeKey: string) => finished.filter((key) => key === storeKey).length
+  return { cache, l1, l2, fallback, errors, writesOver }
 }
 
 /** Holds every L2 call from now on, in order, until the test releases it (or the test ends). */
@@ -75,7 +71,7 @@ describe('getOrSet does not wait on the L2 write', () => {
   })
 
   it('a later delete of the key wins over the write still in flight', async () => {
-    const { cache, l2 } = setup({ l2Timeout: '10s' })
+    const { cache, l2, writesOver } = setup({ l2Timeout: '10s' })
     let release = () => {}
     expect(
       await cache.getOrSet('k', () => {
@@ -86,13 +82,13 @@ describe('getOrSet does not wait on the L2 write', () => {
     const deleting = cache.delete('k')
     release()
     await deleting
-    await sleep(10)
+    expect(await until(() => writesOver('app::k') === 1)).toBe(true) // the write in flight is over too
     expect(await valueIn(l2, 'app::k')).toBeUndefined()
     expect(await cache.get('k')).toBeUndefined()
   })
 
   it('a later set of the key wins over the write still in flight', async () => {
-    const { cache, l2 } = setup({ l2Timeout: '10s' })
+    const { cache, l2, writesOver } = setup({ l2Timeout: '10s' })
     let release = () => {}
     await cache.getOrSet('k', () => {
       release = hold(l2)
@@ -101,13 +97,13 @@ describe('getOrSet does not wait on the L2 write', () => {
     const setting = cache.set('k', 'v2')
     release()
     await setting
-    await sleep(10)
+    expect(await until(() => writesOver('app::k') === 2)).toBe(true) // the write in flight is over too
     expect(await valueIn(l2, 'app::k')).toBe('v2')
     expect(await cache.get('k')).toBe('v2')
   })
 
   it('a write that times out does not put back into the fallback a key deleted meanwhile', async () => {
-    const { cache, l2, fallback } = setup({ l2Timeout: 100, breaker: { failureThreshold: 1 } })
+    const { cache, l2, fallback, writesOver } = setup({ l2Timeout: 100, breaker: { failureThreshold: 1 } })
     await cache.getOrSet('k', () => {
       hold(l2) // the write hangs and will time out
       return 'v1'
@@ -117,7 +113,7 @@ describe('getOrSet does not wait on the L2 write', () => {
     expect(cache.stats().usingFallback).toBe(true)
     await cache.delete('k') // straight to the fallback
     // The hung write times out after this and must not resurrect `k` in the fallback.
-    await sleep(250)
+    expect(await until(() => writesOver('app::k') === 1)).toBe(true)
     expect(await fallback.get('app::k')).toBeUndefined()
     expect(await cache.get('k')).toBeUndefined()
   })
@@ -156,21 +152,24 @@ describe('getOrSet does not wait on the L2 write', () => {
 
 describe('a hung remote costs one timeout', () => {
   it('set waits for the bus announcement within what is left of one l2Timeout', async () => {
+    const L2_TIMEOUT = 100
+    // A call that waited on the hung bus would never end; the bound only tells that apart, generously.
+    const HANG = L2_TIMEOUT + 2_000
     const hub = new LocalBusHub()
     const hanging: Bus = Object.assign(hub.createBus(), {
       publish: () => new Promise<void>(() => undefined),
     })
-    const { cache } = setup({ bus: hanging, l2Timeout: 100 })
+    const { cache } = setup({ bus: hanging, l2Timeout: L2_TIMEOUT })
     await cache.ready()
     const outcome = await Promise.race([
       cache.set('k', 'v').then(() => 'resolved'),
-      sleep(2_000).then(() => 'still waiting'),
+      sleep(HANG).then(() => 'still waiting'),
     ])
     expect(outcome).toBe('resolved')
     expect(await cache.get('k')).toBe('v')
     const deleted = await Promise.race([
       cache.delete('k').then(() => 'resolved'),
-      sleep(2_000).then(() => 'still waiting'),
+      sleep(HANG).then(() => 'still waiting'),
     ])
     expect(deleted).toBe('resolved')
   })

@@ -2,20 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type CacheEntry, type CacheEventMap, type CacheOptions, createCache } from '../src/index.js'
 import { jsonTestCodec } from './support/json_codec.js'
 import { MapStore } from './support/map_store.js'
+import { until } from './support/until.js'
 
 const opened: Array<{ close(): Promise<void> }> = []
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((cache) => cache.close()))
 })
-
-async function until(check: () => boolean | Promise<boolean>, limitMs = 2_000): Promise<boolean> {
-  const deadline = Date.now() + limitMs
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-  return check()
-}
 
 /** A cache whose breaker would open at the first failure: any refusal counted as one would show. */
 function setup(overrides: Partial<CacheOptions> = {}, shared?: { l2: MapStore<Uint8Array> }) {

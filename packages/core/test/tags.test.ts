@@ -4,6 +4,7 @@ import {
   type CacheEventMap,
   type CacheOptions,
   createCache,
+  InvalidDurationError,
   InvalidOptionError,
   MAX_DEPENDENCIES,
 } from '../src/index.js'
@@ -12,6 +13,8 @@ import { jsonTestCodec } from './support/json_codec.js'
 import { LocalBusHub } from './support/local_bus.js'
 import { MapStore } from './support/map_store.js'
 import { MapTagIndex } from './support/map_tag_index.js'
+import { controlDate } from './support/test_clock.js'
+import { until } from './support/until.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const busRoundTrip = () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)))
@@ -64,10 +67,9 @@ describe('tags', () => {
       expect(await cache.has('p:1')).toBe(false)
       expect(await cache.getMany(['p:1', 'p:2', 'o:1'])).toEqual([undefined, undefined, 'order'])
       expect(await cache.has('o:1')).toBe(true)
-      // The read dropped the invalidated copies physically too.
-      await sleep(5)
+      // The read dropped the invalidated copies physically too (in the background).
+      expect(await until(async () => (await l2.get('app::p:1')) === undefined)).toBe(true)
       expect(l1.getSync!('app::p:1')).toBeUndefined()
-      expect(await l2.get('app::p:1')).toBeUndefined()
     })
 
     it('has() is false after a tag delete even when only L2 holds the entry (bentocache #64)', async () => {
@@ -121,15 +123,20 @@ describe('tags', () => {
       const gate = new Promise<void>((resolve) => {
         release = resolve
       })
+      let started!: () => void
+      const factoryStarted = new Promise<void>((resolve) => {
+        started = resolve
+      })
       const loading = cache.getOrSet(
         'k',
         async () => {
+          started()
           await gate
           return 'read before the invalidation'
         },
         { tags: ['t'] },
       )
-      await sleep(2)
+      await factoryStarted
       await cache.invalidateTags(['t'])
       release()
       expect(await loading).toBe('read before the invalidation')
@@ -249,15 +256,55 @@ describe('tags', () => {
       expect(b.errors).toEqual([])
     })
 
-    it('without a bus, reads tag times again after a second at most', async () => {
-      const { instance } = world()
+    it('without a bus, uses the tag times it read for a second, then reads them again', async () => {
+      const clock = controlDate()
+      const { instance, tagIndex } = world()
       const a = instance({ bus: undefined, l1: undefined })
       const b = instance({ bus: undefined, l1: undefined })
       await a.cache.set('k', 'v', { tags: ['t'] })
+      expect(await b.cache.get('k')).toBe('v') // B reads the tag's times now
+      await a.cache.invalidateTags(['t'])
+      const reads = tagIndex.calls.invalidatedAt
+      clock.advance(1_000)
+      // Within the window B trusts what it read, and has no way to hear of A's invalidation.
+      expect(await b.cache.get('k')).toBe('v')
+      expect(tagIndex.calls.invalidatedAt).toBe(reads)
+      clock.advance(1)
+      expect(await b.cache.get('k')).toBeUndefined()
+      expect(tagIndex.calls.invalidatedAt).toBe(reads + 1)
+    })
+
+    it('tagTimesMaxAge sets that window, with a bus too', async () => {
+      const clock = controlDate()
+      const { instance, tagIndex } = world()
+      const a = instance({ bus: undefined, l1: undefined })
+      const b = instance({ l1: undefined, tagTimesMaxAge: '5s' }) // its bus never hears from A
+      await b.cache.ready() // subscribed: nothing makes it forget what it reads from here on
+      await a.cache.set('k', 'v', { tags: ['t'] })
       expect(await b.cache.get('k')).toBe('v')
       await a.cache.invalidateTags(['t'])
-      await sleep(1_050)
+      clock.advance(5_000)
+      expect(await b.cache.get('k')).toBe('v')
+      const reads = tagIndex.calls.invalidatedAt
+      clock.advance(1)
       expect(await b.cache.get('k')).toBeUndefined()
+      expect(tagIndex.calls.invalidatedAt).toBe(reads + 1)
+      // 0: read again at every check that is not in the same millisecond.
+      const c = instance({ bus: undefined, l1: undefined, tagTimesMaxAge: 0 })
+      await a.cache.set('k2', 'v', { tags: ['u'] })
+      expect(await c.cache.get('k2')).toBe('v')
+      await a.cache.invalidateTags(['u'])
+      clock.advance(1)
+      expect(await c.cache.get('k2')).toBeUndefined()
+    })
+
+    it('refuses a tagTimesMaxAge that is not a duration, with or without a tag index', () => {
+      const l1 = new MapStore<CacheEntry>()
+      // @ts-expect-error not a duration
+      expect(() => createCache({ l1, tagIndex: new MapTagIndex(), tagTimesMaxAge: 'soon' })).toThrow(
+        InvalidDurationError,
+      )
+      expect(() => createCache({ l1, tagTimesMaxAge: -1 })).toThrow(InvalidDurationError)
     })
   })
 
@@ -279,7 +326,8 @@ describe('tags', () => {
         [1, 2, 3].map(() => cache.getOrSet('k', factory, { tags: ['t'], grace: '1m' })),
       )
       expect(served).toEqual(['v1', 'v1', 'v1'])
-      await sleep(60)
+      // The one refresh lands in the background.
+      expect(await until(async () => (await cache.get('k')) === 'v2')).toBe(true)
       expect(calls).toBe(2)
       expect(await cache.getOrSet('k', factory, { tags: ['t'], grace: '1m' })).toBe('v2')
       expect(cache.stats().staleHits).toBe(1) // the three calls shared one flight
@@ -302,6 +350,7 @@ describe('tags', () => {
     })
 
     it('lazy reaches other processes, and grace counts from the invalidation', async () => {
+      const clock = controlDate()
       const { instance } = world()
       const a = instance()
       const b = instance()
@@ -309,17 +358,18 @@ describe('tags', () => {
       expect(await b.cache.get('k')).toBe('old')
       await a.cache.invalidateTags(['t'], { strategy: 'lazy' })
       await busRoundTrip()
-      let refreshed = false
+      let land!: (value: string) => void
       const slow = () =>
-        sleep(100).then(() => {
-          refreshed = true
-          return 'new'
+        new Promise<string>((resolve) => {
+          land = resolve
         })
       expect(await b.cache.getOrSet('k', slow, { grace: '40ms' })).toBe('old')
-      await sleep(60)
+      clock.advance(30)
+      expect(await b.cache.getOrSet('k', () => 'direct', { grace: '40ms' })).toBe('old') // within grace
+      clock.advance(20)
       // Past the grace counted from the invalidation (not from the 1 h TTL), and before the refresh landed.
-      expect(refreshed).toBe(false)
       expect(await b.cache.getOrSet('k', () => 'direct')).not.toBe('old')
+      land('new')
     })
 
     it('ttl: nothing changes now, and the call is emitted', async () => {
@@ -463,8 +513,8 @@ describe('tags', () => {
       expect(await a.cache.get('k')).toBeUndefined() // this process knows already
 
       tagIndex.failing = false
-      await sleep(400)
-      expect(tagIndex.timeOf('app::t')).toBeGreaterThan(0)
+      // Retried in the background (250 ms, then longer) until the index takes it.
+      expect(await until(() => tagIndex.timeOf('app::t') > 0)).toBe(true)
     })
   })
 })

@@ -8,13 +8,13 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedis, redisStore } from '../src/index.js'
 
-const L2_TIMEOUT = 300
+const L2_TIMEOUT = 500
 /**
- * What a call may wait beyond one l2Timeout: the timeout sweep's tick (30 ms here), timers and a
- * busy 2-core machine. A bound on the cache's own waits, not a speed claim: two timeouts would be
- * 600 ms.
+ * What a call may wait beyond one l2Timeout: the timeout sweep's tick (50 ms here), timers and a
+ * busy machine. A bound on the cache's own waits, not a speed claim: a call that waited twice would
+ * wait two timeouts at least, so anything below that tells one wait from two.
  */
-const SLACK = 250
+const SLACK = 0.9 * L2_TIMEOUT
 
 /** Runs `call` and returns its result with the time it took, ms. */
 async function timed<T>(call: () => Promise<T>): Promise<[T, number]> {

@@ -5,15 +5,7 @@ import { type RedisServerHandle, startStandalone } from '@cachekit/redis-harness
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedis, redisStore, redisTagIndex } from '../src/index.js'
-
-async function until(check: () => boolean | Promise<boolean>, limitMs = 5_000): Promise<boolean> {
-  const deadline = Date.now() + limitMs
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  return check()
-}
+import { until } from './support/until.js'
 
 /**
  * A cache on `url` whose breaker opens at the first failure, so a refusal counted as an outage

@@ -8,6 +8,8 @@ const { url } = requireTopology(inject('redis'), 'standalone')
 const raw = new Redis(url)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const workers: FleetWorker[] = []
+/** How long a process may take to see another's change before the test calls it lost. */
+const HANG_MS = 15_000
 
 async function fleet(count: number, lock: 'local' | 'distributed' = 'local', startAt?: number) {
   const prefix = `fleet:${randomUUID()}`
@@ -18,7 +20,11 @@ async function fleet(count: number, lock: 'local' | 'distributed' = 'local', sta
   return started
 }
 
-/** Asks until `check` holds, for at most `limitMs`; resolves with how long it took. */
+/**
+ * Asks until `check` holds, for at most `limitMs`; resolves with how long it took. The limit bounds a
+ * hang, not the speed of the fleet: keep it far above a bus round trip (and far below the 1 h TTL, so
+ * a copy that went only means the bus dropped it).
+ */
 async function within(limitMs: number, check: () => Promise<boolean>): Promise<number> {
   const started = Date.now()
   while (!(await check())) {
@@ -75,9 +81,9 @@ describe('a fleet of processes on one Redis', () => {
     expect(await b.ask({ op: 'inL1', key: 'k' })).toBe(true)
 
     await a.ask({ op: 'set', key: 'k', value: 'v2' })
-    const tookSet = await within(1_000, async () => (await b.ask({ op: 'get', key: 'k' })) === 'v2')
+    const tookSet = await within(HANG_MS, async () => (await b.ask({ op: 'get', key: 'k' })) === 'v2')
     await a.ask({ op: 'delete', key: 'k' })
-    const tookDelete = await within(1_000, async () => (await b.ask({ op: 'get', key: 'k' })) === null)
+    const tookDelete = await within(HANG_MS, async () => (await b.ask({ op: 'get', key: 'k' })) === null)
     console.info(`[fleet] B saw A's set after ${tookSet} ms and A's delete after ${tookDelete} ms`)
   })
 
@@ -90,7 +96,7 @@ describe('a fleet of processes on one Redis', () => {
     expect(await b.ask({ op: 'inL1', key: 'p:3' })).toBe(true)
 
     await a.ask({ op: 'invalidateTags', tags: ['page:1'] })
-    const took = await within(1_000, async () => (await b.ask({ op: 'get', key: 'p:3' })) === null)
+    const took = await within(HANG_MS, async () => (await b.ask({ op: 'get', key: 'p:3' })) === null)
     expect(await b.ask({ op: 'has', key: 'p:5' })).toBe(false)
     expect(await b.ask({ op: 'get', key: 'p:4' })).toBe('v4')
     // C never read anything: it learns the tag's time from Redis on its first read.
@@ -110,11 +116,11 @@ describe('a fleet of processes on one Redis', () => {
     await a.ask({ op: 'set', key: 'k', value: 'after' })
 
     // B's L1 copy (TTL 1 h) must go because the bus reported the loss, not because it expired.
-    await within(3_000, async () => (await b.ask({ op: 'inL1', key: 'k' })) === false)
+    await within(HANG_MS, async () => (await b.ask({ op: 'inL1', key: 'k' })) === false)
     expect(await b.ask({ op: 'get', key: 'k' })).toBe('after')
     // And the bus works again after the reconnect.
     await b.ask({ op: 'get', key: 'k' })
     await a.ask({ op: 'set', key: 'k', value: 'later' })
-    await within(3_000, async () => (await b.ask({ op: 'get', key: 'k' })) === 'later')
+    await within(HANG_MS, async () => (await b.ask({ op: 'get', key: 'k' })) === 'later')
   })
 })

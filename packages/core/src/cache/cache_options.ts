@@ -140,9 +140,16 @@ export interface CacheOptions {
    * Where tag invalidation times live: `redisTagIndex({ client })` from @cachekit/redis for caches
    * shared between processes, `memoryTagIndex()` from @cachekit/memory for one process. Needed by
    * `tags`, `dependsOn` and `invalidateTags`. Each process keeps the times it read in memory and the
-   * bus keeps them current; without a bus they are read again at most every second.
+   * bus keeps them current; without a bus they are read again after `tagTimesMaxAge`.
    */
   tagIndex?: TagIndex
+  /**
+   * How long this process uses the tag invalidation times it read from the `tagIndex` before reading
+   * them again: the longest an invalidation made by a process it does not hear from can go unseen
+   * here. Defaults to `'1s'` without a `bus`; with a bus, which reports every invalidation and says
+   * when it may have lost one, to no limit unless this is set.
+   */
+  tagTimesMaxAge?: Duration
   /**
    * Makes every write and delete of a key invalidate the entries that declared `dependsOn` it, which
    * costs one more call to the tag index per write. Default false (`dependsOn` is then refused).

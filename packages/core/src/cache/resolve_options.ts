@@ -28,13 +28,13 @@ export interface ResolvedCacheOptions {
   maxOutageKeys: number
   trackDependencies: boolean
   tracking: boolean
-  /** How long tag times read from the index are used; forever with a bus, which reports changes. */
+  /** How long tag times read from the index are used (`tagTimesMaxAge`); by default forever with a bus. */
   tagTrustMs: number
   /** `undefined` when background clean-up is off. */
   tagCleanup: { batchSize: number; pauseMs: number } | undefined
 }
 
-/** How long tag times read from the index are used without a bus to report changes, ms. */
+/** How long tag times read from the index are used without a bus to report changes, ms (`tagTimesMaxAge`). */
 const TAG_TRUST_WITHOUT_BUS_MS = 1_000
 
 /**
@@ -70,7 +70,9 @@ export function resolveCacheOptions(options: CacheOptions): ResolvedCacheOptions
     maxOutageKeys: nonNegativeInteger('maxOutageKeys', options.maxOutageKeys ?? 100_000),
     trackDependencies,
     tracking,
-    tagTrustMs: options.bus ? Number.POSITIVE_INFINITY : TAG_TRUST_WITHOUT_BUS_MS,
+    tagTrustMs:
+      parseOptionalDuration(options.tagTimesMaxAge) ??
+      (options.bus ? Number.POSITIVE_INFINITY : TAG_TRUST_WITHOUT_BUS_MS),
     tagCleanup:
       options.tagCleanup === false
         ? undefined
