@@ -13,6 +13,7 @@ import { defaultCodec } from '@cachekit/serializers'
 import type { Cluster, Redis } from 'ioredis'
 import { type BatchedWrite, DeleteWrite, SetManyWrite, SetWrite, sendWrites } from './batched_writes.js'
 import { ConnectionWatch } from './connection_watch.js'
+import { mastersReady } from './masters_ready.js'
 import { quitClient } from './quit_client.js'
 import { ReadBatcher } from './read_batcher.js'
 import { redisLock } from './redis_lock.js'
@@ -389,10 +390,14 @@ class RedisBinaryStore implements RedisStore {
     return translateRedisError(error, this.name, operation, key, this.connection.error)
   }
 
-  /** When queued writes may leave: now once connected, else after the first connection. */
+  /**
+   * When queued writes may leave: after the first connection, and on a Cluster once every master's
+   * connection is up (see `mastersReady`: ioredis would otherwise resend some of them late, out of
+   * order).
+   */
   private writeGate(): Promise<void> | undefined {
-    if (this.wasReady && !this.closed) return undefined
-    return this.ready()
+    if (!this.wasReady || this.closed) return this.ready()
+    return this.cluster ? mastersReady(this.client as Cluster, this.readyTimeout) : undefined
   }
 
   private rejectClosed(): Promise<never> {
