@@ -13,12 +13,15 @@ import {
 } from '@cachekit/core'
 import { defaultCodec } from '@cachekit/serializers'
 import type { Cluster, Redis } from 'ioredis'
+import { type BatchedWrite, DeleteWrite, SetManyWrite, SetWrite, sendWrites } from './batched_writes.js'
 import { ConnectionWatch } from './connection_watch.js'
+import { mastersReady } from './masters_ready.js'
 import { quitClient } from './quit_client.js'
 import { ReadBatcher } from './read_batcher.js'
 import { redisLock } from './redis_lock.js'
 import { translateRedisError } from './reply_errors.js'
 import { groupByNode, groupBySlot, isCluster } from './slot_groups.js'
+import { WriteBatcher } from './write_batcher.js'
 
 /** Options of `redisStore`. */
 export interface RedisStoreOptions {
@@ -47,6 +50,13 @@ export interface RedisStoreOptions {
    * `process.nextTick` of latency.
    */
   coalesceGets?: boolean
+  /**
+   * Send the writes (`set`, `setMany`, `delete`) made in one tick as one pipeline of SET PX and
+   * UNLINK (one per node on a Cluster), in the order they were made. Default true: under concurrency
+   * one socket write and one round trip replace one per call, for one `process.nextTick` of latency.
+   * Each caller still gets its own result or error. With false, every call is its own command.
+   */
+  coalesceWrites?: boolean
 }
 
 /** A Store of bytes on Redis. */
@@ -89,6 +99,10 @@ class RedisBinaryStore implements RedisStore {
   private readonly cluster: boolean
   private readonly coalesceGets: boolean
   private readonly reads: ReadBatcher
+  /** Every write, in call order, when `coalesceWrites` is on. */
+  private readonly writes: WriteBatcher<BatchedWrite> | undefined
+  private readonly translateError = (error: unknown, operation: string, key: string | undefined) =>
+    this.translate(error, operation, key)
   private readonly connection: ConnectionWatch
   private closed = false
   private wasReady = false
@@ -107,16 +121,25 @@ class RedisBinaryStore implements RedisStore {
     this.lock = redisLock(options.client, this.prefix)
     this.coalesceGets = options.coalesceGets ?? true
     this.connection = new ConnectionWatch(options.client)
+    this.writes =
+      (options.coalesceWrites ?? true)
+        ? new WriteBatcher<BatchedWrite>({
+            send: (writes) => sendWrites(this.client, this.cluster, this.deleteBatch, writes),
+            gate: () => this.writeGate(),
+          })
+        : undefined
     // Errors are translated once per batch, not per call: the hot path gains no promise.
-    this.reads = new ReadBatcher((redisKeys) =>
-      this.fetch(redisKeys).catch((error: unknown) => {
+    // Writes queued before the reads leave first, so a read never overtakes an earlier write.
+    this.reads = new ReadBatcher((redisKeys) => {
+      this.writes?.flush()
+      return this.fetch(redisKeys).catch((error: unknown) => {
         throw this.translate(
           error,
           'get',
           redisKeys.length === 1 ? this.unprefixed(redisKeys[0]!) : undefined,
         )
-      }),
-    )
+      })
+    })
   }
   /**
    * The codec a cache uses with this store unless told otherwise. Built on first use: a cache given
@@ -136,6 +159,7 @@ class RedisBinaryStore implements RedisStore {
   get(key: string): Promise<Uint8Array | undefined> {
     if (!this.wasReady || this.closed) return this.ready().then(() => this.get(key))
     if (!this.coalesceGets) {
+      this.writes?.flush()
       return this.client.getBuffer(this.prefix + key).then(orUndefined, (error: unknown) => {
         throw this.translate(error, 'get', key)
       })
@@ -146,6 +170,7 @@ class RedisBinaryStore implements RedisStore {
   async getMany(keys: readonly string[]): Promise<Array<Uint8Array | undefined>> {
     await this.ready()
     if (keys.length === 0) return []
+    this.writes?.flush()
     try {
       return await this.fetch(keys.map((key) => this.prefix + key))
     } catch (error) {
@@ -172,9 +197,24 @@ class RedisBinaryStore implements RedisStore {
     return values
   }
 
-  async set(key: string, value: Uint8Array, ttlMs?: number): Promise<void> {
+  set(key: string, value: Uint8Array, ttlMs?: number): Promise<void> {
+    if (this.closed) return this.rejectClosed()
+    try {
+      this.checkSize(key, value)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const writes = this.writes
+    if (!writes) return this.setNow(key, value, ttlMs)
+    const buffer = asBuffer(value)
+    const px = ttlMs === undefined ? undefined : ttl(ttlMs)
+    return new Promise((resolve, reject) => {
+      writes.add(new SetWrite(key, this.prefix + key, buffer, px, this.translateError, resolve, reject))
+    })
+  }
+
+  private async setNow(key: string, value: Uint8Array, ttlMs: number | undefined): Promise<void> {
     await this.ready()
-    this.checkSize(key, value)
     const buffer = asBuffer(value)
     try {
       if (ttlMs === undefined) await this.client.set(this.prefix + key, buffer)
@@ -184,7 +224,28 @@ class RedisBinaryStore implements RedisStore {
     }
   }
 
-  async setMany(writes: readonly StoreWrite<Uint8Array>[]): Promise<void> {
+  setMany(writes: readonly StoreWrite<Uint8Array>[]): Promise<void> {
+    if (this.closed) return this.rejectClosed()
+    const queue = this.writes
+    if (!queue) return this.setManyNow(writes)
+    if (writes.length === 0) return Promise.resolve()
+    let queued: Array<{ redisKey: string; value: Buffer; ttlMs: number | undefined }>
+    try {
+      for (const write of writes) this.checkSize(write.key, write.value)
+      queued = writes.map((write) => ({
+        redisKey: this.prefix + write.key,
+        value: asBuffer(write.value),
+        ttlMs: write.ttlMs === undefined ? undefined : ttl(write.ttlMs),
+      }))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return new Promise((resolve, reject) => {
+      queue.add(new SetManyWrite(queued, this.translateError, resolve, reject))
+    })
+  }
+
+  private async setManyNow(writes: readonly StoreWrite<Uint8Array>[]): Promise<void> {
     await this.ready()
     if (writes.length === 0) return
     try {
@@ -219,7 +280,26 @@ class RedisBinaryStore implements RedisStore {
     )
   }
 
-  async delete(keys: readonly string[]): Promise<number> {
+  delete(keys: readonly string[]): Promise<number> {
+    if (this.closed) return this.rejectClosed()
+    const queue = this.writes
+    if (!queue) return this.deleteNow(keys)
+    if (keys.length === 0) return Promise.resolve(0)
+    const redisKeys = keys.map((key) => this.prefix + key)
+    return new Promise((resolve, reject) => {
+      queue.add(
+        new DeleteWrite(
+          keys.length === 1 ? keys[0] : undefined,
+          redisKeys,
+          this.translateError,
+          resolve,
+          reject,
+        ),
+      )
+    })
+  }
+
+  private async deleteNow(keys: readonly string[]): Promise<number> {
     await this.ready()
     if (keys.length === 0) return 0
     try {
@@ -251,6 +331,8 @@ class RedisBinaryStore implements RedisStore {
 
   async clear(prefix = ''): Promise<number> {
     await this.ready()
+    // Writes made before the clear reach Redis before its SCAN, so the clear removes them.
+    this.writes?.flush()
     try {
       return await this.clearPrefix(prefix)
     } catch (error) {
@@ -278,6 +360,7 @@ class RedisBinaryStore implements RedisStore {
     const redisPattern = escapeGlob(this.prefix) + pattern
     // SCAN may return a key more than once; the contract promises each key once.
     const seen = new Set<string>()
+    this.writes?.flush()
     for (const node of this.masters()) {
       const pages = this.scanNode(node, redisPattern)[Symbol.asyncIterator]()
       while (true) {
@@ -299,7 +382,10 @@ class RedisBinaryStore implements RedisStore {
 
   async close(): Promise<void> {
     if (this.closed) return
+    // Writes already made leave before QUIT; only those still waiting for a first connection fail.
+    this.writes?.flush()
     this.closed = true
+    this.writes?.failQueued(new StoreClosedError(this.name))
     if (this.closeClient) await quitClient(this.client)
     this.connection.stop()
   }
@@ -307,6 +393,20 @@ class RedisBinaryStore implements RedisStore {
   /** See `translateRedisError`: refusals become `StoreRefusedError`, outages carry the connection's error. */
   private translate(error: unknown, operation: string, key?: string): unknown {
     return translateRedisError(error, this.name, operation, key, this.connection.error)
+  }
+
+  /**
+   * When queued writes may leave: after the first connection, and on a Cluster once every master's
+   * connection is up (see `mastersReady`: ioredis would otherwise resend some of them late, out of
+   * order).
+   */
+  private writeGate(): Promise<void> | undefined {
+    if (!this.wasReady || this.closed) return this.ready()
+    return this.cluster ? mastersReady(this.client as Cluster, this.readyTimeout) : undefined
+  }
+
+  private rejectClosed(): Promise<never> {
+    return Promise.reject(new StoreClosedError(this.name))
   }
 
   private unprefixed(redisKey: string): string {
