@@ -1,0 +1,4 @@
+/**
+ * @cachekit/sessions: sessions on Redis that are safe under races, tampering and outages.
+ */
+export {}
