@@ -27,7 +27,9 @@ export interface CodecContext {
   /**
    * Bytes that are not part of the encoded value but must be the same when it is decoded, in
    * order. A codec covers them with its checksum, and an encrypting codec with its authenticated
-   * additional data. Decoding with other bytes (or none, when there were some) fails.
+   * additional data. Decoding with other bytes (or none, when there were some) fails. A string
+   * stands for its UTF-8 bytes, so a key needs no buffer made for it: `'k'` and
+   * `Buffer.from('k')` are the same additional data.
    */
-  readonly additionalData?: readonly Uint8Array[]
+  readonly additionalData?: readonly (Uint8Array | string)[]
 }

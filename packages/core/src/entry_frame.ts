@@ -22,6 +22,7 @@ const VERSION = 2
 const FIXED_BYTES = 28
 const MAX_TAGS = 0xffff
 const MAX_TAG_BYTES = 0xffff
+const NO_TAG_BYTES: readonly Buffer[] = []
 
 /** An entry's frame without its value. */
 export type EntryHeader = Omit<CacheEntry, 'value'>
@@ -31,7 +32,7 @@ export type EntryHeader = Omit<CacheEntry, 'value'>
  * value, bound to both.
  */
 export function encodeEntry(entry: CacheEntry, codec: Codec, storeKey: string): Uint8Array {
-  const tagBytes = entry.tags.map((tag) => Buffer.from(tag, 'utf8'))
+  const tagBytes = entry.tags.length === 0 ? NO_TAG_BYTES : entry.tags.map((tag) => Buffer.from(tag, 'utf8'))
   if (tagBytes.length > MAX_TAGS)
     throw new InvalidOptionError(`[cachekit/core] an entry has at most ${MAX_TAGS} tags`)
   let headerSize = FIXED_BYTES
@@ -42,7 +43,7 @@ export function encodeEntry(entry: CacheEntry, codec: Codec, storeKey: string): 
   }
   const header = Buffer.allocUnsafe(headerSize)
   writeHeader(header, entry, tagBytes)
-  const valueBytes = codec.encode(entry.value, { additionalData: [Buffer.from(storeKey, 'utf8'), header] })
+  const valueBytes = codec.encode(entry.value, { additionalData: [storeKey, header] })
   const frame = Buffer.allocUnsafe(headerSize + valueBytes.byteLength)
   frame.set(header, 0)
   frame.set(valueBytes, headerSize)
@@ -73,8 +74,10 @@ export function decodeEntry<T = unknown>(bytes: Uint8Array, codec: Codec, storeK
   const { header, valueOffset } = readFrame(bytes)
   let value: unknown
   try {
+    // The frame is passed as a view of the same buffer, right before the value: a codec may then
+    // checksum both in one pass (the msgpack and JSON codecs of @cachekit/serializers do).
     value = codec.decode(bytes.subarray(valueOffset), {
-      additionalData: [Buffer.from(storeKey, 'utf8'), bytes.subarray(0, valueOffset)],
+      additionalData: [storeKey, bytes.subarray(0, valueOffset)],
     })
   } catch (error) {
     if (error instanceof CodecDecodeError) throw error

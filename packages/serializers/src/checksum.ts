@@ -7,8 +7,11 @@ import * as zlib from 'node:zlib'
  * still decode to a different, valid value. `zlib.crc32` is native (Node >= 20.15) and costs well under
  * a microsecond per KiB; the table fallback keeps older Node 20 releases working with identical output.
  */
+// Read once: the CommonJS build reaches `zlib.crc32` through an interop getter on every access.
+const native = zlib.crc32 as ((bytes: Uint8Array, previous?: number) => number) | undefined
+
 export const crc32: (bytes: Uint8Array, previous?: number) => number =
-  typeof zlib.crc32 === 'function' ? (bytes, previous = 0) => zlib.crc32(bytes, previous) : crc32Table
+  typeof native === 'function' ? (bytes, previous = 0) => native(bytes, previous) : crc32Table
 
 let table: Uint32Array | undefined
 
@@ -43,5 +46,16 @@ export function crc32Word(value: number, previous: number): number {
   crc = t[(crc ^ (value >>> 8)) & 0xff]! ^ (crc >>> 8)
   crc = t[(crc ^ (value >>> 16)) & 0xff]! ^ (crc >>> 8)
   crc = t[(crc ^ (value >>> 24)) & 0xff]! ^ (crc >>> 8)
+  return ~crc >>> 0
+}
+
+/**
+ * The CRC-32 continued over the characters of `text`, each taken as one byte: the UTF-8 bytes of an
+ * ASCII string, without making them (callers check that it is ASCII).
+ */
+export function crc32Ascii(text: string, previous: number): number {
+  const t = lookup()
+  let crc = ~previous >>> 0
+  for (let i = 0; i < text.length; i++) crc = t[(crc ^ text.charCodeAt(i)) & 0xff]! ^ (crc >>> 8)
   return ~crc >>> 0
 }

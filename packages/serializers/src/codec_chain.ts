@@ -1,6 +1,5 @@
 import { CacheError, type Codec, type CodecContext, ValueTooLargeError } from '@cachekit/core'
-import { aadOf, chunksOf, crcOfChunks } from './additional_data.js'
-import { crc32 } from './checksum.js'
+import { aadOf, type Chunk, checksumOf, chunksOf } from './additional_data.js'
 import { decodeError, encodeError, messageOf, optionError } from './errors.js'
 import {
   CHECKSUM_BYTES,
@@ -15,7 +14,7 @@ import {
   writeHeader,
 } from './header.js'
 import { depthError, NestingTooDeep } from './nesting_depth.js'
-import { asBuffer, type Serializer, type SerializerImpl, serializerImpl } from './serializer.js'
+import { type Serializer, type SerializerImpl, serializerImpl } from './serializer.js'
 import { type AesImpl, type Lz4Impl, type Transform, type TransformImpl, transformImpl } from './transform.js'
 
 /** Options of `createCodec()`. */
@@ -160,7 +159,7 @@ export function createCodec(options: CodecOptions): Codec {
   const maxSerialized = checkLimit('maxSerializedBytes', options.maxSerializedBytes, DEFAULT_MAX_SERIALIZED)!
   const name = [serializer.name, ...transforms.map((transform) => transform.name)].join('+')
 
-  function frame(value: unknown, chunks: readonly Uint8Array[]): Buffer {
+  function frame(value: unknown, chunks: readonly Chunk[]): Buffer {
     const serialized = serializer!.serialize(value)
     let body = serialized.bytes
     if (body.length > maxSerialized) {
@@ -185,11 +184,11 @@ export function createCodec(options: CodecOptions): Codec {
       return out
     }
     const length = headerLength(steps)
-    const out = Buffer.allocUnsafe(length + CHECKSUM_BYTES + body.length)
+    const bodyEnd = length + body.length
+    const out = Buffer.allocUnsafe(bodyEnd + CHECKSUM_BYTES)
     writeHeader(out, serialized.format, steps)
-    const crc = crc32(body, crcOfChunks(crc32(out.subarray(0, length)), chunks))
-    out.writeUInt32LE(crc, length)
-    out.set(body, length + CHECKSUM_BYTES)
+    out.set(body, length)
+    out.writeUInt32LE(checksumOf(chunks, out, bodyEnd), bodyEnd)
     return out
   }
 
@@ -251,10 +250,11 @@ export function createCodec(options: CodecOptions): Codec {
     }
     const chunks = chunksOf(context, decodeError)
     const header = parseHeader(bytes)
-    let body: Uint8Array = bytes.subarray(header.bodyOffset)
+    let body: Uint8Array = bytes.subarray(header.bodyOffset, header.bodyEnd)
     if (header.checksum) {
-      const stored = asBuffer(bytes).readUInt32LE(header.stepsEnd)
-      if (crc32(body, crcOfChunks(crc32(bytes.subarray(0, header.stepsEnd)), chunks)) !== stored) {
+      const end = header.bodyEnd
+      const stored = (bytes[end]! | (bytes[end + 1]! << 8) | (bytes[end + 2]! << 16) | (bytes[end + 3]! << 24)) >>> 0
+      if (checksumOf(chunks, bytes, end) !== stored) {
         throw decodeError(
           chunks.length === 0
             ? 'checksum mismatch (the bytes are corrupt or truncated)'

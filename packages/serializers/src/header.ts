@@ -7,20 +7,21 @@ import { decodeError } from './errors.js'
  *
  * ```
  * byte 0     0xC1                      magic
- * byte 1     version << 4 | format     version 1; format: 1 json, 2 json+tags, 3 msgpack, 4 msgpack+tags, 5 v8
+ * byte 1     version << 4 | format     version 2; format: 1 json, 2 json+tags, 3 msgpack, 4 msgpack+tags, 5 v8
  * byte 2     n                         number of transform steps actually applied
  * n steps    0x01                      lz4 block (the payload starts with its u32 LE decoded size)
  *            0x02 len keyId[len]       aes-256-gcm with the key id (1..255 bytes of UTF-8)
- * 4 bytes    CRC-32 LE                 only when the last step is not aes-256-gcm: over the header bytes
- *                                      before it, the additional data (see additional_data.ts) and the
- *                                      whole payload
  * payload    the bytes of the last step (aes-256-gcm: 12-byte IV, 16-byte tag, ciphertext)
+ * 4 bytes    CRC-32 LE                 only when the last step is not aes-256-gcm: over the additional
+ *                                      data, the header and the payload (see additional_data.ts)
  * ```
  *
- * Steps are listed in the order they were applied and undone in reverse.
+ * Steps are listed in the order they were applied and undone in reverse. The checksum trails the
+ * value (version 2; version 1 had it after the header) so the header and payload it covers are one
+ * run of bytes, checksummed in one call. Version 1 values read as `E_CODEC_DECODE`, a miss.
  */
 export const MAGIC = 0xc1
-export const VERSION = 1
+export const VERSION = 2
 export const CHECKSUM_BYTES = 4
 
 /**
@@ -53,9 +54,12 @@ export interface ParsedHeader {
   readonly steps: readonly HeaderStep[]
   /** End of the magic, format and steps: the bytes AES-GCM authenticates (with the additional data). */
   readonly stepsEnd: number
-  /** True when a CRC-32 sits at `stepsEnd`. */
+  /** True when a CRC-32 ends the value. */
   readonly checksum: boolean
+  /** Where the payload starts (`stepsEnd`). */
   readonly bodyOffset: number
+  /** Where the payload ends: before the checksum, or at the end of the value. */
+  readonly bodyEnd: number
 }
 
 const LZ4_STEP: HeaderStep = { id: STEP.lz4 }
@@ -142,9 +146,9 @@ export function parseHeader(bytes: Uint8Array): ParsedHeader {
     steps.push({ id, keyId, keyIdBytes })
   }
   const checksum = !endsAuthenticated(steps)
-  const bodyOffset = checksum ? offset + CHECKSUM_BYTES : offset
-  if (bodyOffset > bytes.length) throw decodeError('the header is truncated')
-  return { version, format: format as FormatId, steps, stepsEnd: offset, checksum, bodyOffset }
+  const bodyEnd = checksum ? bytes.length - CHECKSUM_BYTES : bytes.length
+  if (offset > bodyEnd) throw decodeError('the value is truncated')
+  return { version, format: format as FormatId, steps, stepsEnd: offset, checksum, bodyOffset: offset, bodyEnd }
 }
 
 /** The serializer a wire format belongs to. */

@@ -6,7 +6,7 @@ export type EncodedStep = { readonly name: 'lz4' } | { readonly name: 'aes256gcm
 
 /** What the header of an encoded value says. */
 export interface EncodedInfo {
-  /** Header format version (1). */
+  /** Header format version (2). */
   readonly version: number
   /** The serializer that wrote the payload. */
   readonly serializer: SerializerName
@@ -14,11 +14,11 @@ export interface EncodedInfo {
   readonly tagged: boolean
   /** Transform steps actually applied, in order (lz4 is absent when it was skipped). */
   readonly transforms: readonly EncodedStep[]
-  /** True when the header carries a CRC-32 (values whose last step is not aes256gcm). */
+  /** True when a CRC-32 ends the value (values whose last step is not aes256gcm). */
   readonly checksum: boolean
-  /** Bytes before the payload: magic, format, steps and the checksum if any. */
+  /** Bytes before the payload: magic, format and steps. */
   readonly headerBytes: number
-  /** Bytes after the header (for aes256gcm: IV, tag and ciphertext). */
+  /** Bytes of the payload, between the header and the checksum (for aes256gcm: IV, tag and ciphertext). */
   readonly payloadBytes: number
 }
 
@@ -39,6 +39,6 @@ export function inspectEncoded(bytes: Uint8Array): EncodedInfo {
     ),
     checksum: header.checksum,
     headerBytes: header.bodyOffset,
-    payloadBytes: bytes.length - header.bodyOffset,
+    payloadBytes: header.bodyEnd - header.bodyOffset,
   }
 }

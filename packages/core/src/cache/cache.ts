@@ -105,10 +105,19 @@ export class Cache {
   }
 
   /** Caches a value. Cache failures are emitted as `error`, not thrown (see `throwErrors`). */
-  async set<T>(key: string, value: T, options?: WriteOptions<T>): Promise<void> {
-    this.core.assertOpen()
-    const entry = await this.entryOf(key, value, this.withDefaults(options))
-    await this.core.writes.write([{ storeKey: this.space.root + key, entry }], 'set')
+  set<T>(key: string, value: T, options?: WriteOptions<T>): Promise<void> {
+    // Not an async function: a set is then one promise from the write path, not one more around it.
+    try {
+      this.core.assertOpen()
+      const storeKey = this.space.root + key
+      const entry = this.entryOf(key, value, this.withDefaults(options))
+      if (entry instanceof Promise) {
+        return entry.then((resolved) => this.core.writes.write([{ storeKey, entry: resolved }], 'set'))
+      }
+      return this.core.writes.write([{ storeKey, entry }], 'set')
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /** Caches several values; one round trip to L2. */

@@ -101,7 +101,7 @@ export class ReadPath {
     const judged = hit ? this.judge(hit.entry, storeKey, hit.tier) : MISS
     const remote = judged instanceof Promise ? await judged : judged
     if (remote.state === 'fresh') {
-      await this.copyToL1(storeKey, remote.entry, readStartedAt)
+      if (this.l1) await this.copyToL1(this.l1, storeKey, remote.entry, readStartedAt)
       return remote
     }
     return newerStale(local, remote)
@@ -136,10 +136,12 @@ export class ReadPath {
       const i = rest[j]!
       const judged = hit ? this.judge(hit.entry, storeKeys[i]!, hit.tier) : MISS
       const remote = judged instanceof Promise ? await judged : judged
-      if (remote.state === 'fresh') copies.push(this.copyToL1(storeKeys[i]!, remote.entry, readStartedAt))
+      if (remote.state === 'fresh' && this.l1) {
+        copies.push(this.copyToL1(this.l1, storeKeys[i]!, remote.entry, readStartedAt))
+      }
       reads[i] = remote.state === 'fresh' ? remote : newerStale(reads[i]!, remote)
     }
-    await Promise.all(copies)
+    if (copies.length > 0) await Promise.all(copies)
     return reads
   }
 
@@ -189,9 +191,14 @@ export class ReadPath {
   }
 
   /** Copies a fresh remote entry into L1, unless its key changed while it was being read. */
-  private async copyToL1(storeKey: string, entry: CacheEntry, readStartedAt: number): Promise<void> {
-    if (!this.l1 || this.parts.epochs.changedSince(storeKey, readStartedAt)) return
-    await fillL1(this.l1, storeKey, entry, this.parts.l1MaxTtlMs)
+  private async copyToL1(
+    l1: Store<CacheEntry>,
+    storeKey: string,
+    entry: CacheEntry,
+    readStartedAt: number,
+  ): Promise<void> {
+    if (this.parts.epochs.changedSince(storeKey, readStartedAt)) return
+    await fillL1(l1, storeKey, entry, this.parts.l1MaxTtlMs)
   }
 
   /**

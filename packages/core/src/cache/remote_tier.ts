@@ -125,20 +125,32 @@ export class RemoteTier {
     return encodeEntry(entry, this.codec, key)
   }
 
-  async get(key: string): Promise<RemoteHit | undefined> {
+  get(key: string): Promise<RemoteHit | undefined> {
     if (this.breaker.isOpen) return this.fallbackGet(key)
-    let bytes: Uint8Array | undefined
+    let pending: Promise<Uint8Array | undefined>
     try {
-      bytes = await this.call('get', key, this.options.store.get(key))
+      pending = this.options.store.get(key)
     } catch (error) {
-      // A refused read is a miss; only a failure lets the fallback stand in.
-      if (this.fail('get', error, key).code === 'E_STORE_REFUSED') return undefined
-      return this.fallbackGet(key)
+      return Promise.resolve(this.getFailed(error, key))
     }
+    // Not an async function: the deadline, the decode and the answer are one promise (see `settle`).
+    return this.deadlines.settle(pending, 'get', key, this.onSuccess, this.hitOf, this.getFailed)
+  }
+
+  private readonly hitOf = (bytes: Uint8Array | undefined, key: string | undefined): RemoteHit | undefined => {
     if (bytes === undefined) return undefined
-    const entry = this.decode(bytes, key)
-    if (entry === undefined || this.hidden(key, entry.createdAt)) return undefined
+    const entry = this.decode(bytes, key!)
+    if (entry === undefined || this.hidden(key!, entry.createdAt)) return undefined
     return { entry, tier: 'l2' }
+  }
+
+  /** A refused read is a miss; only a failure lets the fallback stand in. */
+  private readonly getFailed = (
+    error: unknown,
+    key: string | undefined,
+  ): RemoteHit | undefined | Promise<RemoteHit | undefined> => {
+    if (this.fail('get', error, key).code === 'E_STORE_REFUSED') return undefined
+    return this.fallbackGet(key!)
   }
 
   async getMany(keys: readonly string[]): Promise<Array<RemoteHit | undefined>> {

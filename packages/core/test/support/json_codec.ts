@@ -39,9 +39,11 @@ export function jsonTestCodec(maxBytes = Number.POSITIVE_INFINITY): Codec {
 function digest(json: Uint8Array, context: CodecContext | undefined): Buffer {
   const hash = createHash('sha256')
   for (const chunk of context?.additionalData ?? []) {
+    // A string chunk stands for its UTF-8 bytes (CodecContext).
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk
     const length = Buffer.alloc(4)
-    length.writeUInt32BE(chunk.byteLength)
-    hash.update(length).update(chunk)
+    length.writeUInt32BE(bytes.byteLength)
+    hash.update(length).update(bytes)
   }
   return hash.update(json).digest().subarray(0, DIGEST_BYTES)
 }
