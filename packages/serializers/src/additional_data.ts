@@ -34,7 +34,10 @@ const JS_CRC_MAX_CHARS = 64
  * The chunks of `context`, checked; an empty list when there are none. `fail` builds the error for
  * a malformed context (the encoder and the decoder each throw their own kind).
  */
-export function chunksOf(context: CodecContext | undefined, fail: (reason: string) => Error): readonly Chunk[] {
+export function chunksOf(
+  context: CodecContext | undefined,
+  fail: (reason: string) => Error,
+): readonly Chunk[] {
   if (context === undefined) return NONE
   if (typeof context !== 'object' || context === null) throw fail('the codec context must be an object')
   const chunks = context.additionalData

@@ -253,7 +253,8 @@ export function createCodec(options: CodecOptions): Codec {
     let body: Uint8Array = bytes.subarray(header.bodyOffset, header.bodyEnd)
     if (header.checksum) {
       const end = header.bodyEnd
-      const stored = (bytes[end]! | (bytes[end + 1]! << 8) | (bytes[end + 2]! << 16) | (bytes[end + 3]! << 24)) >>> 0
+      const stored =
+        (bytes[end]! | (bytes[end + 1]! << 8) | (bytes[end + 2]! << 16) | (bytes[end + 3]! << 24)) >>> 0
       if (checksumOf(chunks, bytes, end) !== stored) {
         throw decodeError(
           chunks.length === 0

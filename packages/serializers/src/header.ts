@@ -148,7 +148,15 @@ export function parseHeader(bytes: Uint8Array): ParsedHeader {
   const checksum = !endsAuthenticated(steps)
   const bodyEnd = checksum ? bytes.length - CHECKSUM_BYTES : bytes.length
   if (offset > bodyEnd) throw decodeError('the value is truncated')
-  return { version, format: format as FormatId, steps, stepsEnd: offset, checksum, bodyOffset: offset, bodyEnd }
+  return {
+    version,
+    format: format as FormatId,
+    steps,
+    stepsEnd: offset,
+    checksum,
+    bodyOffset: offset,
+    bodyEnd,
+  }
 }
 
 /** The serializer a wire format belongs to. */

@@ -46,7 +46,12 @@ try {
     for (const subject of chosen) {
       const before = process.cpuUsage()
       const started = process.hrtime.bigint()
-      const opsPerSec = await runBatch(subject.op, workload.concurrency, Number.MAX_SAFE_INTEGER, Number(msArg))
+      const opsPerSec = await runBatch(
+        subject.op,
+        workload.concurrency,
+        Number.MAX_SAFE_INTEGER,
+        Number(msArg),
+      )
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       const cpu = process.cpuUsage(before)
       perOp.get(subject.name)!.push((cpu.user + cpu.system) / (opsPerSec * seconds))

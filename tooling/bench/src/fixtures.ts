@@ -44,6 +44,8 @@ export interface Fixtures {
     /** Keys of the raw references in Redis (msgpack bytes, no frame). */
     redisKeys: string[]
     lru: LRUCache<string, Record<string, unknown>>
+    /** The same, checking each TTL against the clock on every get (`ttlResolution: 0`), as cachekit's L1 does. */
+    lruExact: LRUCache<string, Record<string, unknown>>
   }
   close(): Promise<void>
 }
@@ -90,7 +92,16 @@ export async function createFixtures(url: string): Promise<Fixtures> {
   await fill(KEY_COUNT, (i) => tiered.cacheManager.set(allKeys[i]!, values[i]))
   await fill(KEY_COUNT, (i) => l2.cachekitJson.set(allKeys[i]!, values[i]))
   await fill(KEY_COUNT, (i) => redis.set(redisKeys[i]!, packr.pack(values[i]), 'PX', TTL_MS))
-  for (const [i, key] of allKeys.entries()) lru.set(key, values[i]!)
+  const lruExact = new LRUCache<string, Record<string, unknown>>({
+    max: L1_ENTRIES,
+    ttl: TTL_MS,
+    ttlAutopurge: false,
+    ttlResolution: 0,
+  })
+  for (const [i, key] of allKeys.entries()) {
+    lru.set(key, values[i]!)
+    lruExact.set(key, values[i]!)
+  }
 
   return {
     url,
@@ -98,7 +109,7 @@ export async function createFixtures(url: string): Promise<Fixtures> {
     values,
     tiered,
     l2,
-    raw: { redis, redisAutoPipelining, redisKeys, lru },
+    raw: { redis, redisAutoPipelining, redisKeys, lru, lruExact },
     async close() {
       await Promise.all([
         tiered.cachekit.close(),

@@ -137,7 +137,10 @@ export class RemoteTier {
     return this.deadlines.settle(pending, 'get', key, this.onSuccess, this.hitOf, this.getFailed)
   }
 
-  private readonly hitOf = (bytes: Uint8Array | undefined, key: string | undefined): RemoteHit | undefined => {
+  private readonly hitOf = (
+    bytes: Uint8Array | undefined,
+    key: string | undefined,
+  ): RemoteHit | undefined => {
     if (bytes === undefined) return undefined
     const entry = this.decode(bytes, key!)
     if (entry === undefined || this.hidden(key!, entry.createdAt)) return undefined

@@ -209,14 +209,7 @@ export class WritePath {
       changedAt !== undefined
         ? this.tagTimes!.invalidate(storeKeys.map(dependencyTag), changedAt, false)
         : NOT_INDEXED
-    const landed = this.finishWrite(
-      storeKeys,
-      remote,
-      local,
-      indexed,
-      changedAt,
-      startedAt,
-    )
+    const landed = this.finishWrite(storeKeys, remote, local, indexed, changedAt, startedAt)
     return { local, landed }
   }
 
