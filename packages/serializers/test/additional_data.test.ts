@@ -105,21 +105,95 @@ describe('additional data', () => {
   })
 })
 
+describe('string chunks', () => {
+  const chains = allChains()
+  const texts: Array<[string, string]> = [
+    ['ASCII', 'users:42:profile'],
+    ['non-ASCII', 'utilisateur:é:ß'],
+    ['astral (surrogate pairs)', 'tenant:🦄:key'],
+    ['longer than the JS path takes (64+ chars)', `users:${'x'.repeat(100)}`],
+    ['long and non-ASCII', `é${'x'.repeat(100)}`],
+    ['empty', ''],
+  ]
+
+  it.each(texts)(
+    '%s: a string and its UTF-8 bytes are the same additional data, on every chain',
+    (_label, text) => {
+      const asBytes: CodecContext = { additionalData: [Buffer.from(text, 'utf8'), frame] }
+      const asText: CodecContext = { additionalData: [text, frame] }
+      for (const codec of chains) {
+        expect(codec.decode(codec.encode(value, asText), asBytes), codec.name).toStrictEqual(value)
+        expect(codec.decode(codec.encode(value, asBytes), asText), codec.name).toStrictEqual(value)
+      }
+    },
+  )
+
+  it.each(texts)('%s: another string is other additional data', (_label, text) => {
+    for (const codec of chains) {
+      const bytes = codec.encode(value, { additionalData: [text, frame] })
+      decodeFailure(() => codec.decode(bytes, { additionalData: [`${text}!`, frame] }))
+      decodeFailure(() => codec.decode(bytes, { additionalData: [`x${text}`, frame] }))
+    }
+  })
+})
+
+describe('a last chunk stored right before the value', () => {
+  // As the cache keeps an entry: its frame, then the codec's bytes, in one buffer. The codec then
+  // checksums frame and value in one pass; the answer must not depend on where the bytes sit.
+  const chains = allChains()
+
+  function adjoined(codec: ReturnType<typeof msgpackCodec>, chunk: Uint8Array) {
+    const encoded = codec.encode(value, { additionalData: ['k', chunk] })
+    const stored = Buffer.concat([chunk, encoded])
+    return { frameView: stored.subarray(0, chunk.length), valueView: stored.subarray(chunk.length) }
+  }
+
+  it('decodes as with separate copies, on every chain', () => {
+    for (const codec of chains) {
+      const { frameView, valueView } = adjoined(codec, frame)
+      expect(codec.decode(valueView, { additionalData: ['k', frameView] }), codec.name).toStrictEqual(value)
+      expect(
+        codec.decode(Uint8Array.from(valueView), { additionalData: ['k', Uint8Array.from(frameView)] }),
+      ).toStrictEqual(value)
+    }
+  })
+
+  it('every single-bit flip of the adjoining frame is E_CODEC_DECODE', () => {
+    for (const codec of chains.filter((chain) => chain.name.startsWith('msgpack'))) {
+      const { frameView, valueView } = adjoined(codec, frame)
+      for (let bit = 0; bit < frameView.length * 8; bit++) {
+        frameView[bit >> 3] = frameView[bit >> 3]! ^ (1 << (bit & 7))
+        decodeFailure(() => codec.decode(valueView, { additionalData: ['k', frameView] }))
+        frameView[bit >> 3] = frameView[bit >> 3]! ^ (1 << (bit & 7))
+      }
+      expect(codec.decode(valueView, { additionalData: ['k', frameView] })).toStrictEqual(value)
+    }
+  })
+
+  it('an adjoining view of other bytes, or one byte short, is other additional data', () => {
+    const codec = msgpackCodec()
+    const { frameView, valueView } = adjoined(codec, frame)
+    const stored = Buffer.from(frameView.buffer, frameView.byteOffset, frameView.length + valueView.length)
+    const shorter = stored.subarray(1, frame.length)
+    decodeFailure(() => codec.decode(valueView, { additionalData: ['k', shorter] }))
+    decodeFailure(() => codec.decode(valueView, { additionalData: ['k'] }))
+  })
+})
+
 describe('the wire format of additional data', () => {
-  it('CRC-32 over header, then u32 LE length and bytes of each chunk, then the payload', () => {
+  it('a trailing CRC-32 over the chunk count, each chunk after its u32 LE length, the header and the payload', () => {
     const bytes = Buffer.from(msgpackCodec().encode('hi', bound))
-    const header = bytes.subarray(0, 3)
-    const payload = bytes.subarray(7)
-    let crc = zlib.crc32(header)
+    const headerAndPayload = bytes.subarray(0, -4)
+    let crc = zlib.crc32(le32(2))
     for (const chunk of [key, frame]) crc = zlib.crc32(chunk, zlib.crc32(le32(chunk.length), crc))
-    expect(bytes.readUInt32LE(3)).toBe(zlib.crc32(payload, crc))
+    expect(bytes.readUInt32LE(bytes.length - 4)).toBe(zlib.crc32(headerAndPayload, crc))
   })
 
   it('GCM additional data: the header, then u32 LE length and bytes of each chunk', () => {
     const codec = createCodec({ serializer: serializers.msgpack, transforms: [aesK1()] })
     const bytes = Buffer.from(codec.encode('secret', bound))
     const headerBytes = inspectEncoded(bytes).headerBytes
-    const payload = bytes.subarray(headerBytes)
+    const payload = bytes.subarray(headerBytes) // no CRC: the GCM tag authenticates an encrypted value
     const decipher = createDecipheriv('aes-256-gcm', KEY_1, payload.subarray(0, 12), { authTagLength: 16 })
     decipher.setAuthTag(payload.subarray(12, 28))
     decipher.setAAD(
@@ -127,7 +201,7 @@ describe('the wire format of additional data', () => {
     )
     const plaintext = Buffer.concat([decipher.update(payload.subarray(28)), decipher.final()])
     // The plaintext is the msgpack payload itself (no lz4 in this chain).
-    expect(plaintext).toEqual(Buffer.from(msgpackCodec().encode('secret').subarray(7)))
+    expect(plaintext).toEqual(Buffer.from(msgpackCodec().encode('secret').subarray(3, -4)))
   })
 
   it('an encrypted value copied under another key does not decrypt there', () => {
@@ -158,7 +232,8 @@ describe('a malformed context', () => {
     ['null', null],
     ['a string', 'users:42'],
     ['additionalData not an array', { additionalData: key }],
-    ['a chunk that is a string', { additionalData: ['users:42'] }],
+    ['a chunk that is a number', { additionalData: [42] }],
+    ['a chunk that is an object', { additionalData: [{ key: 'users:42' }] }],
     ['a chunk that is a number array', { additionalData: [[1, 2]] }],
   ]
 

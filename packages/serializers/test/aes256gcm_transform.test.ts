@@ -140,7 +140,7 @@ describe('aes256gcm integrity', () => {
 
   it('the header is authenticated: changing its format byte fails', () => {
     const tampered = Buffer.from(bytes)
-    tampered[1] = 0x14 // msgpack -> msgpack+tags: would change how the payload is read
+    tampered[1] = 0x24 // msgpack -> msgpack+tags: would change how the payload is read
     expect(decodeFailure(() => codec.decode(tampered)).message).toMatch(/authentication failed/)
   })
 

@@ -269,19 +269,20 @@ describe('errors', () => {
   })
 
   it('undoes steps in reverse header order, whatever the order (aes then lz4, never written here)', () => {
-    const header = Uint8Array.from([0xc1, 0x11, 0x02, STEP.aes256gcm, 0x02, 0x6b, 0x31, STEP.lz4])
+    const header = Uint8Array.from([0xc1, 0x21, 0x02, STEP.aes256gcm, 0x02, 0x6b, 0x31, STEP.lz4])
     const iv = randomBytes(12)
     const cipher = createCipheriv('aes-256-gcm', KEY_1, iv)
     cipher.setAAD(header)
     const ciphertext = Buffer.concat([cipher.update('"ok"'), cipher.final()])
     const block = compressSync(Buffer.concat([iv, cipher.getAuthTag(), ciphertext]))
+    // The trailing CRC: over the chunk count (0), the header and the payload.
     const crc = Buffer.alloc(4)
-    crc.writeUInt32LE(crc32(block, crc32(header)))
-    const bytes = Buffer.concat([header, crc, block])
+    crc.writeUInt32LE(crc32(block, crc32(header, crc32(Buffer.alloc(4)))))
+    const bytes = Buffer.concat([header, block, crc])
     const reader = createCodec({ serializer: serializers.json, transforms: [aesK1()], accept: [lz4()] })
     expect(reader.decode(bytes)).toBe('ok')
     const tampered = Buffer.from(bytes)
-    tampered[1] = 0x15 // claims v8; the CRC catches it before the AAD would
+    tampered[1] = 0x25 // claims v8; the CRC catches it before the AAD would
     decodeFailure(() => reader.decode(tampered))
   })
 })

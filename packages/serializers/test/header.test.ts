@@ -17,24 +17,25 @@ function le32(value: number): number[] {
 }
 
 describe('header layout', () => {
-  it('is 7 bytes on an unencrypted value: magic, version|format, step count, CRC-32', () => {
+  it('is 7 bytes on an unencrypted value: magic, version|format, step count, payload, trailing CRC-32', () => {
     const bytes = msgpackCodec().encode(1)
-    const head = [0xc1, 0x13, 0x00]
-    expect(Array.from(bytes)).toEqual([...head, ...le32(crcOf(head, [0x01])), 0x01])
+    const head = [0xc1, 0x23, 0x00]
+    // The CRC covers the count of additional-data chunks (none: a u32 0), the header and the payload.
+    expect(Array.from(bytes)).toEqual([...head, 0x01, ...le32(crcOf(le32(0), head, [0x01]))])
   })
 
   it('writes bare JSON after the header for plain data', () => {
     const bytes = Buffer.from(jsonCodec().encode({ a: 1 }))
-    expect(Array.from(bytes.subarray(0, 3))).toEqual([0xc1, 0x11, 0x00])
-    expect(bytes.subarray(7).toString('utf8')).toBe('{"a":1}')
+    expect(Array.from(bytes.subarray(0, 3))).toEqual([0xc1, 0x21, 0x00])
+    expect(bytes.subarray(3, -4).toString('utf8')).toBe('{"a":1}')
   })
 
   it('records lz4 only when it was applied', () => {
     const codec = createCodec({ serializer: serializers.msgpack, transforms: [lz4({ threshold: 16 })] })
     const small = codec.encode('tiny')
     const large = codec.encode('x'.repeat(4000))
-    expect(Array.from(small.subarray(0, 3))).toEqual([0xc1, 0x13, 0x00])
-    expect(Array.from(large.subarray(0, 4))).toEqual([0xc1, 0x13, 0x01, STEP.lz4])
+    expect(Array.from(small.subarray(0, 3))).toEqual([0xc1, 0x23, 0x00])
+    expect(Array.from(large.subarray(0, 4))).toEqual([0xc1, 0x23, 0x01, STEP.lz4])
   })
 
   it('names the key id and leaves the CRC out when the value is encrypted', () => {
@@ -44,9 +45,9 @@ describe('header layout', () => {
     })
     const bytes = codec.encode('x'.repeat(200))
     // magic, msgpack, 2 steps, lz4, aes with key id "k1"; then 12-byte IV, 16-byte tag, ciphertext
-    expect(Array.from(bytes.subarray(0, 8))).toEqual([0xc1, 0x13, 0x02, 0x01, 0x02, 0x02, 0x6b, 0x31])
+    expect(Array.from(bytes.subarray(0, 8))).toEqual([0xc1, 0x23, 0x02, 0x01, 0x02, 0x02, 0x6b, 0x31])
     expect(inspectEncoded(bytes)).toEqual({
-      version: 1,
+      version: 2,
       serializer: 'msgpack',
       tagged: false,
       transforms: [{ name: 'lz4' }, { name: 'aes256gcm', keyId: 'k1' }],
@@ -80,17 +81,18 @@ describe('header parsing', () => {
     ['empty input', [], /no 0xC1 header/],
     ['bare JSON', Array.from(Buffer.from('{"a":1}')), /no 0xC1 header/],
     ['bare msgpack', [0x81, 0xa1, 0x61, 0x01], /no 0xC1 header/],
-    ['a newer version', [0xc1, 0x23, 0x00, 0, 0, 0, 0], /unknown header version 2/],
-    ['format 0', [0xc1, 0x10, 0x00, 0, 0, 0, 0], /unknown serializer format 0/],
-    ['format 9', [0xc1, 0x19, 0x00, 0, 0, 0, 0], /unknown serializer format 9/],
-    ['an unknown step', [0xc1, 0x13, 0x01, 0x07, 0, 0, 0, 0], /unknown transform step 7/],
-    ['a repeated step', [0xc1, 0x13, 0x02, 0x01, 0x01, 0, 0, 0, 0], /listed twice/],
-    ['too many steps', [0xc1, 0x13, 0xff], /255 transform steps/],
-    ['steps cut short', [0xc1, 0x13, 0x02, 0x01], /truncated/],
-    ['an empty key id', [0xc1, 0x13, 0x01, 0x02, 0x00], /truncated/],
-    ['a key id cut short', [0xc1, 0x13, 0x01, 0x02, 0x05, 0x6b], /truncated/],
-    ['a key id that is not UTF-8', [0xc1, 0x13, 0x01, 0x02, 0x01, 0xff], /not UTF-8/],
-    ['no room for the CRC', [0xc1, 0x13, 0x00, 0x00], /truncated/],
+    ['a newer version', [0xc1, 0x33, 0x00, 0, 0, 0, 0], /unknown header version 3/],
+    ['the first version (CRC after the header)', [0xc1, 0x13, 0x00, 0, 0, 0, 0], /unknown header version 1/],
+    ['format 0', [0xc1, 0x20, 0x00, 0, 0, 0, 0], /unknown serializer format 0/],
+    ['format 9', [0xc1, 0x29, 0x00, 0, 0, 0, 0], /unknown serializer format 9/],
+    ['an unknown step', [0xc1, 0x23, 0x01, 0x07, 0, 0, 0, 0], /unknown transform step 7/],
+    ['a repeated step', [0xc1, 0x23, 0x02, 0x01, 0x01, 0, 0, 0, 0], /listed twice/],
+    ['too many steps', [0xc1, 0x23, 0xff], /255 transform steps/],
+    ['steps cut short', [0xc1, 0x23, 0x02, 0x01], /truncated/],
+    ['an empty key id', [0xc1, 0x23, 0x01, 0x02, 0x00], /truncated/],
+    ['a key id cut short', [0xc1, 0x23, 0x01, 0x02, 0x05, 0x6b], /truncated/],
+    ['a key id that is not UTF-8', [0xc1, 0x23, 0x01, 0x02, 0x01, 0xff], /not UTF-8/],
+    ['no room for the CRC', [0xc1, 0x23, 0x00, 0x00], /truncated/],
   ]
   it.each(cases)('rejects %s with E_CODEC_DECODE', (_label, bytes, message) => {
     const error = decodeFailure(() => codec.decode(Uint8Array.from(bytes)))
@@ -101,7 +103,7 @@ describe('header parsing', () => {
 
   it('rejects a checksum mismatch', () => {
     const bytes = Buffer.from(codec.encode({ a: 1 }))
-    bytes[3] = bytes[3]! ^ 1
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1
     expect(decodeFailure(() => codec.decode(bytes)).message).toMatch(/checksum mismatch/)
   })
 

@@ -112,10 +112,12 @@ export function decodeFailure(fn: () => unknown): CodecDecodeError {
  */
 export function forge(format: FormatId, steps: HeaderStep[], payload: Uint8Array): Buffer {
   const length = headerLength(steps)
-  const out = Buffer.alloc(length + 4 + payload.length)
+  const end = length + payload.length
+  const out = Buffer.alloc(end + 4)
   writeHeader(out, format, steps)
-  out.writeUInt32LE(crc32(payload, crc32(out.subarray(0, length))), length)
-  out.set(payload, length + 4)
+  out.set(payload, length)
+  // The CRC stream with no additional data: a u32 count of 0, then the header and the payload.
+  out.writeUInt32LE(crc32(out.subarray(0, end), crc32(Buffer.alloc(4))), end)
   return out
 }
 
