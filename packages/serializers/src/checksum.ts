@@ -10,8 +10,12 @@ import * as zlib from 'node:zlib'
 // Read once: the CommonJS build reaches `zlib.crc32` through an interop getter on every access.
 const native = zlib.crc32 as ((bytes: Uint8Array, previous?: number) => number) | undefined
 
+// An empty view whose ArrayBuffer has no memory behind it makes zlib.crc32 restart from 0 instead
+// of continuing `previous`: that would drop every chunk before an empty last one from the checksum.
 export const crc32: (bytes: Uint8Array, previous?: number) => number =
-  typeof native === 'function' ? (bytes, previous = 0) => native(bytes, previous) : crc32Table
+  typeof native === 'function'
+    ? (bytes, previous = 0) => (bytes.length === 0 ? previous : native(bytes, previous))
+    : crc32Table
 
 let table: Uint32Array | undefined
 

@@ -113,6 +113,10 @@ describe('string chunks', () => {
     ['astral (surrogate pairs)', 'tenant:🦄:key'],
     ['longer than the JS path takes (64+ chars)', `users:${'x'.repeat(100)}`],
     ['long and non-ASCII', `é${'x'.repeat(100)}`],
+    ['ASCII, exactly 64 chars (the last the JS path takes)', 'k'.repeat(64)],
+    ['ASCII, 65 chars (the first through zlib)', 'k'.repeat(65)],
+    ['ASCII ending in DEL (0x7f, still one byte)', 'key\u007f'],
+    ['a lone surrogate (UTF-8 as Buffer.from writes it: EF BF BD)', 'key:\ud800'],
     ['empty', ''],
   ]
 
@@ -124,6 +128,19 @@ describe('string chunks', () => {
       for (const codec of chains) {
         expect(codec.decode(codec.encode(value, asText), asBytes), codec.name).toStrictEqual(value)
         expect(codec.decode(codec.encode(value, asBytes), asText), codec.name).toStrictEqual(value)
+      }
+    },
+  )
+
+  it.each(texts)(
+    '%s: unencrypted chains write the same bytes for the string and its UTF-8 bytes',
+    (_label, text) => {
+      for (const codec of chains.filter((chain) => !inspectEncoded(chain.encode(1)).transforms.length)) {
+        const asText = Buffer.from(codec.encode(value, { additionalData: [frame, text] }))
+        const asBytes = Buffer.from(
+          codec.encode(value, { additionalData: [frame, Buffer.from(text, 'utf8')] }),
+        )
+        expect(asText.equals(asBytes), codec.name).toBe(true)
       }
     },
   )
@@ -167,6 +184,45 @@ describe('a last chunk stored right before the value', () => {
         frameView[bit >> 3] = frameView[bit >> 3]! ^ (1 << (bit & 7))
       }
       expect(codec.decode(valueView, { additionalData: ['k', frameView] })).toStrictEqual(value)
+    }
+  })
+
+  it('an empty last chunk at the very start of the value is the same as an empty copy', () => {
+    for (const codec of chains) {
+      const encoded = Buffer.from(codec.encode(value, { additionalData: ['k', new Uint8Array(0)] }))
+      const empty = encoded.subarray(0, 0) // same buffer, ends where the value starts
+      expect(codec.decode(encoded, { additionalData: ['k', empty] }), codec.name).toStrictEqual(value)
+      decodeFailure(() => codec.decode(encoded, { additionalData: ['k'] }))
+    }
+  })
+
+  it('an empty last chunk does not drop the chunks before it from the checksum', () => {
+    // A zero-length view can have no memory behind it (zlib then restarts the CRC at 0); whatever
+    // its backing, the key before it must still bind the value.
+    const empties: Array<[string, () => Uint8Array]> = [
+      ['new Uint8Array(0)', () => new Uint8Array(0)],
+      ['Buffer.alloc(0)', () => Buffer.alloc(0)],
+      ['over an empty ArrayBuffer', () => new Uint8Array(new ArrayBuffer(0))],
+    ]
+    for (const codec of chains) {
+      for (const [label, empty] of empties) {
+        const bytes = codec.encode(value, { additionalData: ['users:1', empty()] })
+        expect(codec.decode(bytes, { additionalData: ['users:1', empty()] }), label).toStrictEqual(value)
+        expect(codec.decode(bytes, { additionalData: ['users:1', ''] }), label).toStrictEqual(value)
+        decodeFailure(() => codec.decode(bytes, { additionalData: ['users:2', empty()] }))
+        decodeFailure(() => codec.decode(bytes, { additionalData: [empty()] }))
+      }
+    }
+  })
+
+  it('a view that adjoins the value but is not the last chunk is read as a separate chunk', () => {
+    for (const codec of chains) {
+      const encoded = codec.encode(value, { additionalData: [frame, 'k'] })
+      const stored = Buffer.concat([frame, encoded])
+      const frameView = stored.subarray(0, frame.length)
+      const valueView = stored.subarray(frame.length)
+      expect(codec.decode(valueView, { additionalData: [frameView, 'k'] }), codec.name).toStrictEqual(value)
+      decodeFailure(() => codec.decode(valueView, { additionalData: ['k', frameView] }))
     }
   })
 

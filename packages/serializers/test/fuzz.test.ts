@@ -105,7 +105,7 @@ describe('random buffers are CodecDecodeError', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), check), { numRuns: 10_000 })
   })
 
-  it('bytes behind a header that parses (magic, version 1, a known format, steps)', () => {
+  it('bytes behind a header that parses (magic, the current version, a known format, steps)', () => {
     // Step lists as the header writes them: lz4 (1), aes with key id k1 or k2 (2, length, id), or both.
     const header = fc.tuple(
       fc.integer({ min: 1, max: 5 }),

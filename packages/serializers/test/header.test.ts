@@ -107,6 +107,28 @@ describe('header parsing', () => {
     expect(decodeFailure(() => codec.decode(bytes)).message).toMatch(/checksum mismatch/)
   })
 
+  it('a value in the version 1 layout (CRC after the header), checksum correct, is E_CODEC_DECODE naming the version', () => {
+    // Version 1: header, then CRC-32 over header and payload (no chunk count), then the payload.
+    const head = [0xc1, 0x13, 0x00]
+    const payload = Array.from(codec.encode({ a: 1 }).subarray(3, -4))
+    const v1 = Uint8Array.from([...head, ...le32(crcOf(head, payload)), ...payload])
+    for (const reader of [codec, msgpackCodec({ transforms: [lz4()] }), jsonCodec()]) {
+      const error = decodeFailure(() => reader.decode(v1))
+      expect(error.code).toBe('E_CODEC_DECODE')
+      expect(error.message).toMatch(/unknown header version 1\b/)
+    }
+    decodeFailure(() => inspectEncoded(v1))
+    // The same payload in the version 2 layout reads.
+    const v2 = Uint8Array.from([
+      0xc1,
+      0x23,
+      0x00,
+      ...payload,
+      ...le32(crcOf(le32(0), [0xc1, 0x23, 0x00], payload)),
+    ])
+    expect(codec.decode(v2)).toEqual({ a: 1 })
+  })
+
   it('reads a hand-built value with a correct checksum', () => {
     const reader = jsonCodec({ transforms: [lz4()] })
     expect(reader.decode(forge(FORMAT.json, [], Buffer.from('[1,"a"]')))).toEqual([1, 'a'])
