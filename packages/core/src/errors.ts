@@ -19,6 +19,8 @@ export type CacheErrorCode =
   | 'E_FACTORY_ERROR'
   | 'E_FACTORY_HARD_TIMEOUT'
   | 'E_BUS_FAILURE'
+  | 'E_SESSION_CONFLICT'
+  | 'E_SESSION_LIMIT'
 
 /** Options shared by every cachekit error. */
 export interface CacheErrorOptions {
