@@ -1,0 +1,5 @@
+/**
+ * @cachekit/sessions/store: a store for express-session and @fastify/session on ioredis, with
+ * connect-redis v8's options.
+ */
+export { RedisStore, type RedisStoreOptions, type Serializer, tombstoneOf } from './redis_store.js'

@@ -1,0 +1,372 @@
+import { createHash } from 'node:crypto'
+import { type Duration, InvalidOptionError, parseDuration, StoreFailureError } from '@cachekit/core'
+import { type SessionData, Store } from 'express-session'
+import type { Cluster, Redis } from 'ioredis'
+import { STORE_SCRIPTS } from './store_scripts.js'
+
+/** How session properties become strings and back; `JSON` by default, as in connect-redis. */
+export interface Serializer {
+  parse(text: string): unknown | Promise<unknown>
+  stringify(value: unknown): string
+}
+
+/** The options of connect-redis v8, plus `timeout`. */
+export interface RedisStoreOptions {
+  /** An ioredis client or Cluster (e.g. from `createRedis`). */
+  client: Redis | Cluster
+  /** Start of every session key. Default `'sess:'`. */
+  prefix?: string
+  /**
+   * Seconds a session lives when its cookie has no `expires`, or a function of the session that
+   * decides for every session (it wins over the cookie). Default 86400 (one day).
+   */
+  ttl?: number | ((session: SessionData) => number)
+  /** Make `touch` do nothing (the TTL then only moves on a save). Default false. */
+  disableTouch?: boolean
+  /** Keep sessions without an expiry. Default false. */
+  disableTTL?: boolean
+  /** How each top-level session property is stored. Default `JSON`. */
+  serializer?: Serializer
+  /** Keys per SCAN step in `ids`, `all`, `length` and `clear`. Default 100. */
+  scanCount?: number
+  /** The longest any call waits on Redis; then it fails instead of hanging the request. Default `'1s'`. */
+  timeout?: Duration
+}
+
+type Callback<T> = (error?: unknown, result?: T) => void
+type Session = SessionData & { [BASE]?: Record<string, string> }
+
+/**
+ * What a request read, carried in the session object itself (express-session and @fastify/session
+ * copy a loaded session's properties into theirs): a fingerprint of each property as it was, so a
+ * save writes only what this request changed and deletes only what it removed.
+ */
+const BASE = 'cachekit:base'
+
+/**
+ * A store for express-session and @fastify/session, on ioredis, that takes connect-redis v8's
+ * options: `import { RedisStore } from '@cachekit/sessions/store'` in place of
+ * `import { RedisStore } from 'connect-redis'`.
+ *
+ * What it does that connect-redis does not:
+ * - **A logout stays a logout.** `destroy` leaves a tombstone (in the session's slot) for as long as
+ *   the session could still have lived; a slower request's `set` after it is refused (a `refused`
+ *   event), not written back.
+ * - **Concurrent requests do not erase each other's changes.** A session is a Redis hash of its
+ *   top-level properties; `set` writes the properties this request changed and deletes those it
+ *   removed, so two requests changing different properties both land (the same property: the last
+ *   save wins).
+ * - **No hang while Redis is down.** It emits `disconnect` and `connect` as the client's connection
+ *   drops and comes back (express-session then serves requests without a session instead of
+ *   waiting), and every call fails after `timeout`.
+ *
+ * Methods take a callback or return a promise.
+ */
+export class RedisStore extends Store {
+  readonly client: Redis | Cluster
+  readonly prefix: string
+  readonly ttl: number | ((session: SessionData) => number)
+  readonly disableTouch: boolean
+  readonly disableTTL: boolean
+  readonly serializer: Serializer
+  readonly scanCount: number
+  private readonly timeoutMs: number
+  /** The client's connection as last heard: `get` answers "no session" at once while it is down. */
+  private connected: boolean
+
+  constructor(options: RedisStoreOptions) {
+    super()
+    if (typeof options !== 'object' || options === null || !options.client) {
+      throw new InvalidOptionError(
+        '[cachekit/sessions] RedisStore needs { client }: an ioredis client or Cluster',
+      )
+    }
+    this.client = options.client
+    this.prefix = options.prefix == null ? 'sess:' : options.prefix
+    // As connect-redis: `ttl: 0` means the default, not "expire at once".
+    this.ttl = options.ttl || 86400
+    this.disableTouch = options.disableTouch === true
+    this.disableTTL = options.disableTTL === true
+    this.serializer = options.serializer ?? JSON
+    this.scanCount = options.scanCount ?? 100
+    this.timeoutMs = parseDuration(options.timeout ?? '1s')
+    this.connected = this.client.status === 'ready'
+    this.followConnection()
+  }
+
+  override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> {
+    return settle(this.read(sid), callback)
+  }
+
+  override set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
+    return settle(this.write(sid, session), callback)
+  }
+
+  override touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
+    return settle(this.extendTtl(sid, session), callback)
+  }
+
+  override destroy(sid: string, callback?: Callback<void>): Promise<void> {
+    return settle(
+      this.end(sid).then(() => undefined),
+      callback,
+    )
+  }
+
+  override clear(callback?: Callback<void>): Promise<void> {
+    return settle(this.endAll(), callback)
+  }
+
+  override length(callback?: Callback<number>): Promise<number> {
+    return settle(
+      this.keys().then((keys) => keys.length),
+      callback,
+    )
+  }
+
+  ids(callback?: Callback<string[]>): Promise<string[]> {
+    return settle(
+      this.keys().then((keys) => keys.map((key) => key.slice(this.prefix.length))),
+      callback,
+    )
+  }
+
+  override all(
+    callback?: Callback<Array<SessionData & { id: string }>>,
+  ): Promise<Array<SessionData & { id: string }>> {
+    return settle(this.readAll(), callback)
+  }
+
+  private async read(sid: string): Promise<SessionData | null> {
+    // @fastify/session has no disconnected state of its own: with Redis down its requests go on
+    // without a session (a fresh one), as express-session's do, instead of failing or waiting.
+    if (!this.connected) return null
+    const fields = await this.call('get', this.client.hgetall(this.key(sid)))
+    const names = Object.keys(fields)
+    if (names.length === 0) return null
+    const session: Record<string, unknown> = {}
+    const base: Record<string, string> = {}
+    for (const name of names) {
+      const text = fields[name]!
+      try {
+        session[name] = await this.serializer.parse(text)
+      } catch (error) {
+        // Bytes that do not parse are no session (and an event), not a failed request.
+        this.emit('tamper', { sid, field: name, error })
+        return null
+      }
+      base[name] = fingerprint(text)
+    }
+    session[BASE] = base
+    return session as unknown as SessionData
+  }
+
+  private async write(sid: string, input: SessionData): Promise<void> {
+    const { [BASE]: base, ...session } = input as Session
+    const ttl = this.ttlOf(session)
+    if (ttl <= 0) {
+      // An expiry in the past: as connect-redis, the session goes.
+      await this.end(sid)
+      return
+    }
+    const set: string[] = []
+    const seen = new Set<string>()
+    for (const [name, value] of Object.entries(plain(session))) {
+      if (value === undefined) continue
+      const text = this.serializer.stringify(value)
+      seen.add(name)
+      if (base?.[name] !== fingerprint(text)) set.push(name, text)
+    }
+    // A property this request read and no longer has was removed by it; any other stays.
+    const removed = base ? Object.keys(base).filter((name) => !seen.has(name)) : []
+    const saved = await this.script('set', STORE_SCRIPTS.save, sid, [
+      this.disableTTL ? 0 : ttl,
+      base ? '0' : '1',
+      set.length / 2,
+      ...set,
+      ...removed,
+    ])
+    if (saved === 0) this.emit('refused', { sid, operation: 'set', reason: 'destroyed' })
+  }
+
+  private async extendTtl(sid: string, session: SessionData): Promise<void> {
+    if (this.disableTouch || this.disableTTL) return
+    const ttl = this.ttlOf(session)
+    if (ttl <= 0) return
+    await this.call('touch', this.client.expire(this.key(sid), ttl))
+  }
+
+  private async end(sid: string): Promise<number> {
+    const lifeMs = (typeof this.ttl === 'number' ? this.ttl : 86400) * 1000
+    return Number(await this.script('destroy', STORE_SCRIPTS.destroy, sid, [lifeMs]))
+  }
+
+  private async endAll(): Promise<void> {
+    const keys = await this.keys()
+    // UNLINK key by key: on a Cluster the keys sit on many slots, and one call may not cross them.
+    for (let i = 0; i < keys.length; i += this.scanCount) {
+      await this.call(
+        'clear',
+        Promise.all(keys.slice(i, i + this.scanCount).map((key) => this.client.unlink(key))),
+      )
+    }
+  }
+
+  private async readAll(): Promise<Array<SessionData & { id: string }>> {
+    const ids = await this.ids()
+    const sessions = await Promise.all(ids.map((id) => this.read(id)))
+    const all: Array<SessionData & { id: string }> = []
+    for (const [i, session] of sessions.entries()) {
+      if (!session) continue
+      const { [BASE]: _base, ...rest } = session as Session
+      all.push({ id: ids[i]!, ...rest } as SessionData & { id: string })
+    }
+    return all
+  }
+
+  /** Every session key, by SCAN on every master (tombstones excluded). */
+  private async keys(): Promise<string[]> {
+    const nodes = isCluster(this.client) ? this.client.nodes('master') : [this.client]
+    const pattern = `${escapeGlob(this.prefix)}*`
+    const keys = new Set<string>()
+    await this.call(
+      'scan',
+      Promise.all(
+        nodes.map(async (node) => {
+          for await (const batch of node.scanStream({ match: pattern, count: this.scanCount })) {
+            for (const key of batch as string[]) if (!key.endsWith(TOMBSTONE_SUFFIX)) keys.add(key)
+          }
+        }),
+      ),
+    )
+    return [...keys]
+  }
+
+  /** The TTL in seconds of a save: the `ttl` function, else the cookie's expiry, else `ttl`. */
+  private ttlOf(session: SessionData): number {
+    if (typeof this.ttl === 'function') return this.ttl(session)
+    const expires = session.cookie?.expires
+    if (expires) return Math.ceil((new Date(expires).getTime() - Date.now()) / 1000)
+    return this.ttl
+  }
+
+  private key(sid: string): string {
+    return this.prefix + sid
+  }
+
+  private async script(
+    operation: string,
+    script: { body: string; sha: string },
+    sid: string,
+    args: Array<string | number>,
+  ) {
+    const key = this.key(sid)
+    const keys = [key, tombstoneOf(key)]
+    try {
+      return await this.call(operation, this.client.evalsha(script.sha, 2, ...keys, ...args))
+    } catch (error) {
+      const cause = error instanceof StoreFailureError ? error.cause : error
+      if (!(cause instanceof Error) || !cause.message.startsWith('NOSCRIPT')) throw error
+      return this.call(operation, this.client.eval(script.body, 2, ...keys, ...args))
+    }
+  }
+
+  /** Bounds a command by `timeout` and types its failure (`E_STORE_FAILURE`). */
+  private call<T>(operation: string, pending: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new StoreFailureError('redis', operation, {
+              cause: new Error(`no answer within ${this.timeoutMs} ms`),
+            }),
+          ),
+        this.timeoutMs,
+      )
+      pending.then(
+        (value) => {
+          clearTimeout(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          clearTimeout(timer)
+          reject(new StoreFailureError('redis', operation, { cause: error }))
+        },
+      )
+    })
+  }
+
+  /**
+   * express-session listens for `disconnect` and `connect` on its store and, in between, serves
+   * requests without a session instead of waiting on one (connect-redis stopped emitting them in v4).
+   */
+  private followConnection(): void {
+    let announced = this.connected
+    const up = () => {
+      this.connected = true
+      if (announced) return
+      announced = true
+      this.emit('connect')
+    }
+    const down = () => {
+      this.connected = false
+      if (!announced) return
+      announced = false
+      this.emit('disconnect')
+    }
+    this.client.on('ready', up)
+    this.client.on('close', down)
+    this.client.on('end', down)
+    // Not ready yet: say so once express-session has had the chance to listen (it does so in the
+    // same tick as it is given the store), so that its first requests do not wait either.
+    if (!announced) {
+      announced = true
+      setImmediate(() => {
+        if (this.client.status !== 'ready') down()
+      })
+    }
+  }
+}
+
+const TOMBSTONE_SUFFIX = ':~destroyed'
+
+/**
+ * The tombstone of a session key, in the key's own slot: a key with no hash tag hashes whole, so
+ * `{<key>}` keeps its slot; a key with one keeps it when a suffix is added.
+ */
+export function tombstoneOf(key: string): string {
+  const open = key.indexOf('{')
+  const close = open >= 0 ? key.indexOf('}', open + 1) : -1
+  // Redis' rule: the first `{` and the first `}` after it, with something in between.
+  const hasTag = close > open + 1
+  return hasTag ? `${key}${TOMBSTONE_SUFFIX}` : `{${key}}${TOMBSTONE_SUFFIX}`
+}
+
+function fingerprint(text: string): string {
+  return createHash('sha1').update(text).digest('base64').slice(0, 16)
+}
+
+/** A session object as JSON would see it (a Session's cookie has `toJSON`), as a plain record. */
+function plain(session: SessionData): Record<string, unknown> {
+  const record: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(session)) record[name] = value
+  return record
+}
+
+function isCluster(client: Redis | Cluster): client is Cluster {
+  return (client as Cluster).isCluster === true
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&')
+}
+
+/** Calls back when given a callback (never rejecting then), else returns the promise. */
+function settle<T>(pending: Promise<T>, callback: Callback<T> | undefined): Promise<T> {
+  if (!callback) return pending
+  pending.then(
+    (value) => callback(undefined, value),
+    (error: unknown) => callback(error),
+  )
+  return pending.catch(() => undefined as T)
+}
