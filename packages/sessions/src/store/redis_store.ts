@@ -1,8 +1,13 @@
-import { createHash } from 'node:crypto'
-import { type Duration, InvalidOptionError, parseDuration, StoreFailureError } from '@cachekit/core'
+import {
+  CacheError,
+  type Duration,
+  InvalidOptionError,
+  parseDuration,
+  StoreFailureError,
+} from '@cachekit/core'
 import { type SessionData, Store } from 'express-session'
 import type { Cluster, Redis } from 'ioredis'
-import { STORE_SCRIPTS } from './store_scripts.js'
+import { TickPipeline } from './tick_pipeline.js'
 
 /** How session properties become strings and back; `JSON` by default, as in connect-redis. */
 export interface Serializer {
@@ -34,14 +39,24 @@ export interface RedisStoreOptions {
 }
 
 type Callback<T> = (error?: unknown, result?: T) => void
-type Session = SessionData & { [BASE]?: Record<string, string> }
+type Session = SessionData & { [BASE]?: ReadBase }
 
 /**
  * What a request read, carried in the session object itself (express-session and @fastify/session
- * copy a loaded session's properties into theirs): a fingerprint of each property as it was, so a
- * save writes only what this request changed and deletes only what it removed.
+ * copy a loaded session's properties into theirs): each property's stored text as it was, so a
+ * save writes only what this request changed and deletes only what it removed. The texts are the
+ * strings Redis returned, kept by reference (no copy, no hash); `toJSON` hides them from
+ * JSON.stringify, which express-session runs over the session to tell whether it changed.
  */
 const BASE = 'cachekit:base'
+
+class ReadBase {
+  constructor(readonly texts: Readonly<Record<string, string>>) {}
+
+  toJSON(): undefined {
+    return undefined
+  }
+}
 
 /**
  * A store for express-session and @fastify/session, on ioredis, that takes connect-redis v8's
@@ -71,6 +86,7 @@ export class RedisStore extends Store {
   readonly serializer: Serializer
   readonly scanCount: number
   private readonly timeoutMs: number
+  private readonly pipeline: TickPipeline
   /** The client's connection as last heard: `get` answers "no session" at once while it is down. */
   private connected: boolean
 
@@ -90,6 +106,7 @@ export class RedisStore extends Store {
     this.serializer = options.serializer ?? JSON
     this.scanCount = options.scanCount ?? 100
     this.timeoutMs = parseDuration(options.timeout ?? '1s')
+    this.pipeline = new TickPipeline(this.client, this.timeoutMs)
     this.connected = this.client.status === 'ready'
     this.followConnection()
   }
@@ -107,10 +124,7 @@ export class RedisStore extends Store {
   }
 
   override destroy(sid: string, callback?: Callback<void>): Promise<void> {
-    return settle(
-      this.end(sid).then(() => undefined),
-      callback,
-    )
+    return settle(this.end(sid), callback)
   }
 
   override clear(callback?: Callback<void>): Promise<void> {
@@ -141,13 +155,13 @@ export class RedisStore extends Store {
     // @fastify/session has no disconnected state of its own: with Redis down its requests go on
     // without a session (a fresh one), as express-session's do, instead of failing or waiting.
     if (!this.connected) return null
-    const fields = await this.call('get', this.client.hgetall(this.key(sid)))
-    const names = Object.keys(fields)
-    if (names.length === 0) return null
+    const reply = await this.send<string[]>('get', 'HGETALL', [this.key(sid)])
+    if (reply.length === 0 || isTombstone(reply)) return null
     const session: Record<string, unknown> = {}
-    const base: Record<string, string> = {}
-    for (const name of names) {
-      const text = fields[name]!
+    const texts: Record<string, string> = {}
+    for (let i = 0; i < reply.length; i += 2) {
+      const name = reply[i]!
+      const text = reply[i + 1]!
       try {
         session[name] = await this.serializer.parse(text)
       } catch (error) {
@@ -155,9 +169,9 @@ export class RedisStore extends Store {
         this.emit('tamper', { sid, field: name, error })
         return null
       }
-      base[name] = fingerprint(text)
+      texts[name] = text
     }
-    session[BASE] = base
+    session[BASE] = new ReadBase(texts)
     return session as unknown as SessionData
   }
 
@@ -175,40 +189,56 @@ export class RedisStore extends Store {
       if (value === undefined) continue
       const text = this.serializer.stringify(value)
       seen.add(name)
-      if (base?.[name] !== fingerprint(text)) set.push(name, text)
+      if (base?.texts[name] !== text) set.push(name, text)
     }
     // A property this request read and no longer has was removed by it; any other stays.
-    const removed = base ? Object.keys(base).filter((name) => !seen.has(name)) : []
-    const saved = await this.script('set', STORE_SCRIPTS.save, sid, [
-      this.disableTTL ? 0 : ttl,
-      base ? '0' : '1',
-      set.length / 2,
-      ...set,
-      ...removed,
-    ])
-    if (saved === 0) this.emit('refused', { sid, operation: 'set', reason: 'destroyed' })
+    const removed = base ? Object.keys(base.texts).filter((name) => !seen.has(name)) : []
+    const key = this.key(sid)
+    const commands: Array<[string, ...Array<string | number>]> = []
+    if (set.length > 0) commands.push(['HSET', key, ...set])
+    if (removed.length > 0) commands.push(['HDEL', key, ...removed])
+    commands.push(this.disableTTL ? ['PERSIST', key] : ['EXPIRE', key, ttl])
+    // No check first: a destroyed session's key holds its tombstone field, which a later write
+    // leaves in place, so the session stays gone whatever arrives after (see `end`). The last
+    // command only tells whether that happened, for the event.
+    commands.push(['HEXISTS', key, TOMBSTONE])
+    const replies = await this.pipeline.transaction('set', commands).catch((error: unknown) => {
+      throw typed('set', error)
+    })
+    if (replies.at(-1) === 1) this.emit('refused', { sid, operation: 'set', reason: 'destroyed' })
   }
 
   private async extendTtl(sid: string, session: SessionData): Promise<void> {
     if (this.disableTouch || this.disableTTL) return
     const ttl = this.ttlOf(session)
     if (ttl <= 0) return
-    await this.call('touch', this.client.expire(this.key(sid), ttl))
+    await this.send('touch', 'EXPIRE', [this.key(sid), ttl])
   }
 
-  private async end(sid: string): Promise<number> {
-    const lifeMs = (typeof this.ttl === 'number' ? this.ttl : 86400) * 1000
-    return Number(await this.script('destroy', STORE_SCRIPTS.destroy, sid, [lifeMs]))
+  /**
+   * Ends a session for good: its fields go and a tombstone field takes their place, in the same key,
+   * for as long as the session could still have lived. A slower request's save lands next to the
+   * tombstone and changes nothing: a key holding one reads as no session.
+   */
+  private async end(sid: string): Promise<void> {
+    const key = this.key(sid)
+    const lifeSeconds = typeof this.ttl === 'number' ? this.ttl : 86400
+    await this.pipeline
+      .transaction('destroy', [
+        ['DEL', key],
+        ['HSET', key, TOMBSTONE, '1'],
+        ['EXPIRE', key, lifeSeconds],
+      ])
+      .catch((error: unknown) => {
+        throw typed('destroy', error)
+      })
   }
 
   private async endAll(): Promise<void> {
     const keys = await this.keys()
     // UNLINK key by key: on a Cluster the keys sit on many slots, and one call may not cross them.
     for (let i = 0; i < keys.length; i += this.scanCount) {
-      await this.call(
-        'clear',
-        Promise.all(keys.slice(i, i + this.scanCount).map((key) => this.client.unlink(key))),
-      )
+      await Promise.all(keys.slice(i, i + this.scanCount).map((key) => this.send('clear', 'UNLINK', [key])))
     }
   }
 
@@ -234,12 +264,15 @@ export class RedisStore extends Store {
       Promise.all(
         nodes.map(async (node) => {
           for await (const batch of node.scanStream({ match: pattern, count: this.scanCount })) {
-            for (const key of batch as string[]) if (!key.endsWith(TOMBSTONE_SUFFIX)) keys.add(key)
+            for (const key of batch as string[]) keys.add(key)
           }
         }),
       ),
     )
-    return [...keys]
+    // Destroyed sessions are keys too, until their tombstone expires: leave them out.
+    const found = [...keys]
+    const dead = await Promise.all(found.map((key) => this.send<number>('scan', 'HEXISTS', [key, TOMBSTONE])))
+    return found.filter((_, index) => dead[index] !== 1)
   }
 
   /** The TTL in seconds of a save: the `ttl` function, else the cookie's expiry, else `ttl`. */
@@ -254,20 +287,12 @@ export class RedisStore extends Store {
     return this.prefix + sid
   }
 
-  private async script(
-    operation: string,
-    script: { body: string; sha: string },
-    sid: string,
-    args: Array<string | number>,
-  ) {
-    const key = this.key(sid)
-    const keys = [key, tombstoneOf(key)]
+  /** One command, in this tick's pipeline; its failures typed (`E_STORE_FAILURE`). */
+  private async send<T>(operation: string, command: string, args: Array<string | number>): Promise<T> {
     try {
-      return await this.call(operation, this.client.evalsha(script.sha, 2, ...keys, ...args))
+      return await this.pipeline.send<T>(operation, command, args)
     } catch (error) {
-      const cause = error instanceof StoreFailureError ? error.cause : error
-      if (!(cause instanceof Error) || !cause.message.startsWith('NOSCRIPT')) throw error
-      return this.call(operation, this.client.eval(script.body, 2, ...keys, ...args))
+      throw typed(operation, error)
     }
   }
 
@@ -328,22 +353,20 @@ export class RedisStore extends Store {
   }
 }
 
-const TOMBSTONE_SUFFIX = ':~destroyed'
-
 /**
- * The tombstone of a session key, in the key's own slot: a key with no hash tag hashes whole, so
- * `{<key>}` keeps its slot; a key with one keeps it when a suffix is added.
+ * The field that marks a destroyed session. Session properties are the hash's fields, and no
+ * property express-session or @fastify/session write starts with `~`.
  */
-export function tombstoneOf(key: string): string {
-  const open = key.indexOf('{')
-  const close = open >= 0 ? key.indexOf('}', open + 1) : -1
-  // Redis' rule: the first `{` and the first `}` after it, with something in between.
-  const hasTag = close > open + 1
-  return hasTag ? `${key}${TOMBSTONE_SUFFIX}` : `{${key}}${TOMBSTONE_SUFFIX}`
+const TOMBSTONE = '~destroyed'
+
+function isTombstone(reply: readonly string[]): boolean {
+  for (let i = 0; i < reply.length; i += 2) if (reply[i] === TOMBSTONE) return true
+  return false
 }
 
-function fingerprint(text: string): string {
-  return createHash('sha1').update(text).digest('base64').slice(0, 16)
+function typed(operation: string, error: unknown): CacheError {
+  if (CacheError.isInstance(error)) return error
+  return new StoreFailureError('redis', operation, { cause: error })
 }
 
 /** A session object as JSON would see it (a Session's cookie has `toJSON`), as a plain record. */
