@@ -30,6 +30,7 @@ export class MemorySessionBackend implements SessionBackend {
   private readonly tombstones = new Map<string, number>()
   /** Index key -> random -> expiry. */
   private readonly indexes = new Map<string, Map<string, number>>()
+  private tombstonesWritten = 0
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -215,10 +216,18 @@ export class MemorySessionBackend implements SessionBackend {
     if (!stored) return false
     this.sessions.delete(key)
     const tombstoneMs = stored.deadline > now ? stored.deadline - now : ttlMs
+    if (++this.tombstonesWritten % TOMBSTONE_SWEEP_EVERY === 0) this.sweepTombstones(now)
     this.tombstones.set(`${base}t:${random}`, now + tombstoneMs)
     return true
   }
+
+  /** Tombstones are read lazily; every few thousand written, the expired ones go (amortized O(1)). */
+  private sweepTombstones(now: number): void {
+    for (const [key, until] of this.tombstones) if (until <= now) this.tombstones.delete(key)
+  }
 }
+
+const TOMBSTONE_SWEEP_EVERY = 4096
 
 function expiry(now: number, ttlMs: number, deadline: number): number {
   const at = now + ttlMs

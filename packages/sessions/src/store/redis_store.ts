@@ -64,9 +64,9 @@ class ReadBase {
  * `import { RedisStore } from 'connect-redis'`.
  *
  * What it does that connect-redis does not:
- * - **A logout stays a logout.** `destroy` leaves a tombstone (in the session's slot) for as long as
- *   the session could still have lived; a slower request's `set` after it is refused (a `refused`
- *   event), not written back.
+ * - **A logout stays a logout.** `destroy` leaves a tombstone in the session's own key for as long as
+ *   the session could still have lived; a slower request's `set` after it changes nothing (the key
+ *   reads as no session) and is reported (a `refused` event).
  * - **Concurrent requests do not erase each other's changes.** A session is a Redis hash of its
  *   top-level properties; `set` writes the properties this request changed and deletes those it
  *   removed, so two requests changing different properties both land (the same property: the last
@@ -185,7 +185,7 @@ export class RedisStore extends Store {
     }
     const set: string[] = []
     const seen = new Set<string>()
-    for (const [name, value] of Object.entries(plain(session))) {
+    for (const [name, value] of Object.entries(session)) {
       if (value === undefined) continue
       const text = this.serializer.stringify(value)
       seen.add(name)
@@ -367,13 +367,6 @@ function isTombstone(reply: readonly string[]): boolean {
 function typed(operation: string, error: unknown): CacheError {
   if (CacheError.isInstance(error)) return error
   return new StoreFailureError('redis', operation, { cause: error })
-}
-
-/** A session object as JSON would see it (a Session's cookie has `toJSON`), as a plain record. */
-function plain(session: SessionData): Record<string, unknown> {
-  const record: Record<string, unknown> = {}
-  for (const [name, value] of Object.entries(session)) record[name] = value
-  return record
 }
 
 function isCluster(client: Redis | Cluster): client is Cluster {
