@@ -90,9 +90,13 @@ export function writeConsumer(
   packages: readonly PackedPackage[],
   typesNode: string,
   checkDeclarations: boolean,
+  registryPackages: Readonly<Record<string, string>> = {},
 ): void {
   mkdirSync(join(dir, 'src'), { recursive: true })
-  const dependencies = Object.fromEntries(packages.map((pkg) => [pkg.name, `file:${pkg.tarball}`]))
+  const dependencies = {
+    ...registryPackages,
+    ...Object.fromEntries(packages.map((pkg) => [pkg.name, `file:${pkg.tarball}`])),
+  }
   const manifest = {
     name: 'cachekit-example-consumer',
     private: true,
@@ -221,4 +225,59 @@ export function runNode(
       resolve({ code, signal, timedOut, stdout, stderr })
     })
   })
+}
+
+/**
+ * What a user installs from the registry beside cachekit for an example that imports other
+ * packages (express for the session store's example): each at the range the repo itself depends on
+ * (a package's manifest), with its `@types/` package when the repo has one. Packages the repo only
+ * takes from its catalog (ioredis) come as cachekit's peers and are left out.
+ */
+export function registryPackagesFor(root: string, imports: readonly string[]): Record<string, string> {
+  const ranges = new Map<string, string>()
+  for (const group of ['packages', 'apps', 'tooling']) {
+    for (const folder of readdirSync(join(root, group))) {
+      let manifest: Manifest & { devDependencies?: Record<string, string> }
+      try {
+        manifest = JSON.parse(readFileSync(join(root, group, folder, 'package.json'), 'utf8'))
+      } catch {
+        continue
+      }
+      for (const [name, range] of Object.entries({
+        ...manifest.peerDependencies,
+        ...manifest.devDependencies,
+      })) {
+        if (!range.startsWith('workspace:') && !range.startsWith('catalog:') && !ranges.has(name))
+          ranges.set(name, range)
+      }
+    }
+  }
+  const wanted: Record<string, string> = {}
+  for (const name of imports) {
+    if (name.startsWith('@cachekit/')) continue
+    const range = ranges.get(name)
+    if (range) wanted[name] = range
+    const types = `@types/${name.startsWith('@') ? name.slice(1).replace('/', '__') : name}`
+    const typesRange = ranges.get(types)
+    if (range && typesRange) wanted[types] = typesRange
+  }
+  return wanted
+}
+
+/** The optional peers of cachekit packages (express-session for @cachekit/sessions' store entry). */
+export function optionalPeersOf(root: string, packages: readonly string[]): string[] {
+  const peers: string[] = []
+  for (const name of packages) {
+    if (!name.startsWith('@cachekit/')) continue
+    try {
+      const manifest = JSON.parse(
+        readFileSync(join(root, 'packages', name.slice('@cachekit/'.length), 'package.json'), 'utf8'),
+      ) as { peerDependenciesMeta?: Record<string, { optional?: boolean }> }
+      for (const [peer, meta] of Object.entries(manifest.peerDependenciesMeta ?? {}))
+        if (meta.optional) peers.push(peer)
+    } catch {
+      // Not a package of packages/: nothing optional to add.
+    }
+  }
+  return peers
 }

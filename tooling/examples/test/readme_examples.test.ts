@@ -17,9 +17,11 @@ import {
   cleanEnv,
   compileConsumer,
   npmInstall,
+  optionalPeersOf,
   type PackedPackage,
   packagesToInstall,
   packPackages,
+  registryPackagesFor,
   runNode,
   toCommonJs,
   writeConsumer,
@@ -42,6 +44,8 @@ const runTimeoutMs = 20_000
 interface Consumer {
   readonly dir: string
   readonly packages: readonly string[]
+  /** Packages from the registry, at the repo's own ranges (see `registryPackagesFor`). */
+  readonly registry: Readonly<Record<string, string>>
   diagnostics: Map<string, string[]>
 }
 /** One consumer project per set of packages to install, keyed by that set. */
@@ -64,12 +68,19 @@ beforeAll(async () => {
       example.packages.filter((name) => packed.has(name)),
       packed,
     )
-    const key = names.join(' ')
+    // Other packages it imports (express), and the optional peers of what it installs, whose
+    // declarations the check below compiles: from the registry, as a user would add them.
+    const registry = registryPackagesFor(root, [
+      ...example.packages.filter((name) => !packed.has(name)),
+      ...optionalPeersOf(root, names),
+    ])
+    const key = [...names, ...Object.keys(registry).sort()].join(' ')
     let consumer = consumers.get(key)
     if (!consumer) {
       consumer = {
         dir: join(work, `consumer-${consumers.size + 1}`),
         packages: names,
+        registry,
         diagnostics: new Map(),
       }
       consumers.set(key, consumer)
@@ -86,6 +97,7 @@ beforeAll(async () => {
       consumer.packages.map((name) => packed.get(name)) as PackedPackage[],
       typesNode,
       checks,
+      consumer.registry,
     )
   }
   for (const example of runnable) {
