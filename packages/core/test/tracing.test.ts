@@ -106,7 +106,9 @@ describe('tracing channels', () => {
     const owners: object[] = []
     const handlers = { start: (c: CacheOperationContext) => owners.push(c.owner) }
     tracingChannels.get.start.subscribe(handlers.start as (message: unknown) => void)
-    unsubscribers.push(() => tracingChannels.get.start.unsubscribe(handlers.start as (message: unknown) => void))
+    unsubscribers.push(() =>
+      tracingChannels.get.start.unsubscribe(handlers.start as (message: unknown) => void),
+    )
     await cache.namespace('t1').get('x')
     await other.get('x')
     expect(owners[0]).toBe(tracingOwner(cache))
