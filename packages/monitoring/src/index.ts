@@ -1,0 +1,6 @@
+export type { BusStatsSource, L1StatsSource } from './cache_source.js'
+export { MetricsRegistrationError, MonitoringOptionError } from './errors.js'
+export { type KeyGroups, MAX_GROUPS, OTHER_GROUP } from './key_groups.js'
+export { DEFAULT_BUCKETS, METRICS, type MetricName, metricNames } from './metric_names.js'
+export { type CacheMetrics, type CacheMetricsOptions, cacheMetrics } from './metrics.js'
+export type { RedisClusterInfoClient, RedisInfoClient, RedisMonitoredClient } from './redis_info.js'
