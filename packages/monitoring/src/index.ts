@@ -4,3 +4,15 @@ export { type KeyGroups, MAX_GROUPS, OTHER_GROUP } from './key_groups.js'
 export { DEFAULT_BUCKETS, METRICS, type MetricName, metricNames } from './metric_names.js'
 export { type CacheMetrics, type CacheMetricsOptions, cacheMetrics } from './metrics.js'
 export type { RedisClusterInfoClient, RedisInfoClient, RedisMonitoredClient } from './redis_info.js'
+export {
+  type CheckHealthOptions,
+  checkHealth,
+  checkLiveness,
+  checkReadiness,
+  HEALTH_CONTENT_TYPE,
+  type HealthCheckResult,
+  type HealthReport,
+  type HealthStatus,
+  type HealthThresholds,
+  healthStatusCode,
+} from './health.js'
