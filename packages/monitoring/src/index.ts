@@ -16,3 +16,10 @@ export {
   type HealthThresholds,
   healthStatusCode,
 } from './health.js'
+export {
+  type OperationLog,
+  type OperationLogOptions,
+  operationLog,
+  type SlowOperation,
+} from './operation_log.js'
+export type { WindowSummary } from './rolling_window.js'
