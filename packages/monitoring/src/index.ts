@@ -23,3 +23,15 @@ export {
   type SlowOperation,
 } from './operation_log.js'
 export type { WindowSummary } from './rolling_window.js'
+export {
+  type EndpointResponse,
+  expressMonitoring,
+  type FastifyLike,
+  type FastifyReplyLike,
+  fastifyMonitoring,
+  MONITORING_ROUTES,
+  type MonitoringEndpointsOptions,
+  monitoringEndpoints,
+  toOpenMetrics,
+  wantsOpenMetrics,
+} from './endpoints.js'
