@@ -77,7 +77,13 @@ export class CacheSource {
       this.factoryCalls.inc(1, group, failed ? 'error' : 'ok')
       return
     }
-    this.operations.inc(1, group, context.operation, resultOf(context.operation, context.hit, failed), tierOf(context))
+    this.operations.inc(
+      1,
+      group,
+      context.operation,
+      resultOf(context.operation, context.hit, failed),
+      tierOf(context),
+    )
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Registry, register as defaultRegistry } from 'prom-client'
+import { register as defaultRegistry, Registry, type RegistryContentType } from 'prom-client'
 import {
   type CheckHealthOptions,
   checkHealth,
@@ -13,7 +13,7 @@ import {
 /** Options of the monitoring endpoints. */
 export interface MonitoringEndpointsOptions {
   /** The registry served at `/metrics`. Default: prom-client's global `register`. */
-  registry?: Registry
+  registry?: Registry<RegistryContentType>
   /** What `/health` and `/health/ready` check (cache, client, thresholds, fallback). */
   health?: CheckHealthOptions
   /** Mount point of the routes. Default `''`: `/metrics`, `/health`, `/health/live`, `/health/ready`. */
@@ -42,7 +42,7 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
 export function monitoringEndpoints(
   options: MonitoringEndpointsOptions = {},
 ): (path: string, accept?: string) => Promise<EndpointResponse | undefined> {
-  const registry = options.registry ?? defaultRegistry
+  const registry: Registry<RegistryContentType> = options.registry ?? defaultRegistry
   const base = (options.basePath ?? '').replace(/\/+$/, '')
   const health = options.health ?? {}
   const asHealth = (report: HealthReport): EndpointResponse => ({
@@ -68,7 +68,10 @@ export function monitoringEndpoints(
   }
 }
 
-async function metrics(registry: Registry, openMetrics: boolean): Promise<EndpointResponse> {
+async function metrics(
+  registry: Registry<RegistryContentType>,
+  openMetrics: boolean,
+): Promise<EndpointResponse> {
   const body = await registry.metrics()
   if (!openMetrics || registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE) {
     return { status: 200, headers: { 'content-type': registry.contentType }, body }
@@ -151,7 +154,10 @@ export interface FastifyReplyLike {
  * A Fastify plugin serving the monitoring routes:
  * `await app.register(fastifyMonitoring, { registry, health: { cache, client } })`.
  */
-export async function fastifyMonitoring(fastify: FastifyLike, options: MonitoringEndpointsOptions = {}): Promise<void> {
+export async function fastifyMonitoring(
+  fastify: FastifyLike,
+  options: MonitoringEndpointsOptions = {},
+): Promise<void> {
   const answer = monitoringEndpoints(options)
   const base = (options.basePath ?? '').replace(/\/+$/, '')
   for (const route of MONITORING_ROUTES) {

@@ -119,11 +119,19 @@ export async function checkReadiness(options: CheckHealthOptions): Promise<Healt
  * Liveness: the process answers. It never looks at Redis: an orchestrator restarting instances
  * because a shared dependency is down only makes the outage worse.
  */
-export function checkLiveness(options: Pick<CheckHealthOptions, 'version' | 'serviceId' | 'description'> = {}): HealthReport {
+export function checkLiveness(
+  options: Pick<CheckHealthOptions, 'version' | 'serviceId' | 'description'> = {},
+): HealthReport {
   const time = new Date().toISOString()
   return report(options, {
     'process:uptime': [
-      { componentType: 'system', observedValue: Math.round(process.uptime()), observedUnit: 's', status: 'pass', time },
+      {
+        componentType: 'system',
+        observedValue: Math.round(process.uptime()),
+        observedUnit: 's',
+        status: 'pass',
+        time,
+      },
     ],
   })
 }
@@ -156,7 +164,9 @@ function resolveThresholds(given: HealthThresholds | undefined): Required<Health
   const thresholds = { ...DEFAULTS, ...given }
   for (const [name, value] of Object.entries(thresholds)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new MonitoringOptionError(`thresholds.${name} must be a non-negative number, got ${String(value)}`)
+      throw new MonitoringOptionError(
+        `thresholds.${name} must be a non-negative number, got ${String(value)}`,
+      )
     }
   }
   return thresholds
@@ -202,14 +212,25 @@ function redisChecks(
         return datastore(node, info.usedMemoryBytes, 'bytes', 'pass', time)
       }
       const percent = (100 * info.usedMemoryBytes) / info.maxMemoryBytes
-      return judged(node, percent, '%', percent > thresholds.memoryUtilization, time, () =>
-        `used_memory is ${round(percent)} % of maxmemory, over ${thresholds.memoryUtilization} %`,
+      return judged(
+        node,
+        percent,
+        '%',
+        percent > thresholds.memoryUtilization,
+        time,
+        () => `used_memory is ${round(percent)} % of maxmemory, over ${thresholds.memoryUtilization} %`,
       )
     }),
     'redis:connections': up.map(({ node, info }) => {
       const percent = info.maxClients === 0 ? 0 : (100 * info.connectedClients) / info.maxClients
-      return judged(node, percent, '%', percent > thresholds.clientUtilization, time, () =>
-        `${info.connectedClients} of ${info.maxClients} clients connected, over ${thresholds.clientUtilization} %`,
+      return judged(
+        node,
+        percent,
+        '%',
+        percent > thresholds.clientUtilization,
+        time,
+        () =>
+          `${info.connectedClients} of ${info.maxClients} clients connected, over ${thresholds.clientUtilization} %`,
       )
     }),
     'redis:evictions': up.map(({ node, info }) => {
@@ -220,8 +241,13 @@ function redisChecks(
         previous && now > previous.at && info.evictedKeys >= previous.evicted
           ? ((info.evictedKeys - previous.evicted) * 1000) / (now - previous.at)
           : info.evictedKeys / Math.max(1, info.uptimeSeconds)
-      return judged(node, rate, 'evictions/s', rate > thresholds.evictionsPerSecond, time, () =>
-        `${round(rate)} evictions/s, over ${thresholds.evictionsPerSecond}`,
+      return judged(
+        node,
+        rate,
+        'evictions/s',
+        rate > thresholds.evictionsPerSecond,
+        time,
+        () => `${round(rate)} evictions/s, over ${thresholds.evictionsPerSecond}`,
       )
     }),
   }
@@ -253,7 +279,9 @@ function cacheChecks(
         observedUnit: '%',
         status: judge ? 'warn' : 'pass',
         time,
-        ...(judge ? { output: `hit rate ${round(percent)} % over ${reads} reads, under ${thresholds.hitRate} %` } : {}),
+        ...(judge
+          ? { output: `hit rate ${round(percent)} % over ${reads} reads, under ${thresholds.hitRate} %` }
+          : {}),
       },
     ],
     'cache:fallback': [fallbackCheck(cache, time)],
@@ -271,8 +299,21 @@ function fallbackCheck(cache: Cache, time: string): HealthCheckResult {
   }
 }
 
-function datastore(node: string, value: number, unit: string, status: HealthStatus, time: string): HealthCheckResult {
-  return { componentId: node, componentType: 'datastore', observedValue: round(value), observedUnit: unit, status, time }
+function datastore(
+  node: string,
+  value: number,
+  unit: string,
+  status: HealthStatus,
+  time: string,
+): HealthCheckResult {
+  return {
+    componentId: node,
+    componentType: 'datastore',
+    observedValue: round(value),
+    observedUnit: unit,
+    status,
+    time,
+  }
 }
 
 function judged(

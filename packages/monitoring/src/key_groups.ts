@@ -32,7 +32,12 @@ export function groupOf(keyGroups: KeyGroups): (storeKey: string) => string {
     throw new MonitoringOptionError('keyGroups must be an array of [RegExp, group] pairs or a function')
   }
   for (const pair of keyGroups) {
-    if (!Array.isArray(pair) || !(pair[0] instanceof RegExp) || typeof pair[1] !== 'string' || pair[1] === '') {
+    if (
+      !Array.isArray(pair) ||
+      !(pair[0] instanceof RegExp) ||
+      typeof pair[1] !== 'string' ||
+      pair[1] === ''
+    ) {
       throw new MonitoringOptionError('each keyGroups entry must be [RegExp, non-empty group name]')
     }
     // A global or sticky RegExp keeps state between `test` calls and would match every other key.

@@ -1,5 +1,5 @@
 import { type Cache, type Duration, parseDuration } from '@cachekit/core'
-import { type Registry, register as defaultRegistry } from 'prom-client'
+import { register as defaultRegistry, type Registry } from 'prom-client'
 import { type BusStatsSource, CacheSource, type L1StatsSource } from './cache_source.js'
 import { MetricsRegistrationError, MonitoringOptionError } from './errors.js'
 import { groupOf, type KeyGroups } from './key_groups.js'

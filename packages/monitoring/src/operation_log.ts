@@ -1,4 +1,11 @@
-import { type Cache, type CacheTier, type Duration, type TracedOperation, parseDuration, tracingOwner } from '@cachekit/core'
+import {
+  type Cache,
+  type CacheTier,
+  type Duration,
+  parseDuration,
+  type TracedOperation,
+  tracingOwner,
+} from '@cachekit/core'
 import { tierOf } from './cache_source.js'
 import { MonitoringOptionError } from './errors.js'
 import { groupOf, type KeyGroups } from './key_groups.js'
@@ -65,7 +72,9 @@ export function operationLog(cache: Cache, options: OperationLogOptions = {}): O
   const windowMs = parseDuration(options.window ?? '60m')
   const slotMs = parseDuration(options.resolution ?? '1m')
   if (!(slotMs > 0) || windowMs < slotMs || windowMs / slotMs > 10_000) {
-    throw new MonitoringOptionError('resolution must be positive, at most the window, and at least window / 10000')
+    throw new MonitoringOptionError(
+      'resolution must be positive, at most the window, and at least window / 10000',
+    )
   }
   const group = options.keyGroups === undefined ? () => 'all' : groupOf(options.keyGroups)
   const ring: SlowOperation[] = []

@@ -50,7 +50,9 @@ describe('HTTP handlers', () => {
       expect(body).toMatch(/^# TYPE cachekit_reads_total counter$/m)
       expect(body).toMatch(/^cachekit_reads_total\{cache="default",group="all",tier="l1",result="hit"\} 1$/m)
 
-      const om = await fetch(`${base}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } })
+      const om = await fetch(`${base}/metrics`, {
+        headers: { accept: 'application/openmetrics-text; version=1.0.0' },
+      })
       expect(om.headers.get('content-type')).toBe(OPENMETRICS)
       const omBody = await om.text()
       expect(omBody).toMatch(/^# TYPE cachekit_reads counter$/m)
@@ -80,7 +82,11 @@ describe('HTTP handlers', () => {
     const metricsText = await app.inject({ method: 'GET', url: '/ops/metrics' })
     expect(metricsText.statusCode).toBe(200)
     expect(metricsText.body).toMatch(/^cachekit_writes_total\{cache="default",group="all"\} 1$/m)
-    const om = await app.inject({ method: 'GET', url: '/ops/metrics', headers: { accept: 'application/openmetrics-text' } })
+    const om = await app.inject({
+      method: 'GET',
+      url: '/ops/metrics',
+      headers: { accept: 'application/openmetrics-text' },
+    })
     expect(om.headers['content-type']).toBe(OPENMETRICS)
     const live = await app.inject({ method: 'GET', url: '/ops/health/live' })
     expect(live.json()).toMatchObject({ status: 'pass', checks: { 'process:uptime': [{ status: 'pass' }] } })

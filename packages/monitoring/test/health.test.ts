@@ -3,8 +3,8 @@ import { type CacheEntry, createCache } from '@cachekit/core'
 import { memoryStore } from '@cachekit/memory'
 import { createRedis, redisStore } from '@cachekit/redis'
 import { type RedisServerHandle, startStandalone } from '@cachekit/redis-harness'
-import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
 import {
   checkHealth,
   checkLiveness,
@@ -21,7 +21,7 @@ describe('checkHealth against real servers', () => {
   const servers: RedisServerHandle[] = []
   const clients: Redis[] = []
   const connect = (url: string) => {
-    const client = createRedis(url)
+    const client = createRedis(url) as Redis
     clients.push(client)
     return client
   }
@@ -71,7 +71,9 @@ describe('checkHealth against real servers', () => {
   })
 
   it('warns on evictions per second over the threshold, measured between two checks', async () => {
-    const server = await startStandalone({ args: ['--maxmemory', '4mb', '--maxmemory-policy', 'allkeys-lru'] })
+    const server = await startStandalone({
+      args: ['--maxmemory', '4mb', '--maxmemory-policy', 'allkeys-lru'],
+    })
     servers.push(server)
     const client = connect(server.url)
     const thresholds = { evictionsPerSecond: 1 }
@@ -83,9 +85,9 @@ describe('checkHealth against real servers', () => {
     expect(evictions).toMatchObject({ status: 'warn', observedUnit: 'evictions/s' })
     expect(evictions.observedValue).toBeGreaterThan(1)
     // With the seed threshold (1,000/s) the same rate may or may not pass; a high one surely does.
-    expect(statusOf(await checkHealth({ client, thresholds: { evictionsPerSecond: 1e9 } }), 'redis:evictions')).toEqual([
-      'pass',
-    ])
+    expect(
+      statusOf(await checkHealth({ client, thresholds: { evictionsPerSecond: 1e9 } }), 'redis:evictions'),
+    ).toEqual(['pass'])
   })
 
   it('warns with the fallback and fails without it while Redis is SIGKILLed, passes once it is back', async () => {
@@ -130,7 +132,10 @@ describe('checkHealth against real servers', () => {
 
     await server.restart()
     expect(
-      await until(async () => (await checkHealth({ cache, client, fallback: true })).status === 'pass', 10_000),
+      await until(
+        async () => (await checkHealth({ cache, client, fallback: true })).status === 'pass',
+        10_000,
+      ),
     ).toBe(true)
     await cache.close()
   })
@@ -144,10 +149,14 @@ describe('checkHealth of the cache alone', () => {
     // 10 reads: too few to judge.
     expect(statusOf(await checkHealth({ cache }), 'cache:hitRate')).toEqual(['pass'])
     const report = await checkHealth({ cache, thresholds: { minReads: 5 } })
-    expect(report.checks['cache:hitRate']).toMatchObject([{ status: 'warn', observedValue: 0, observedUnit: '%' }])
+    expect(report.checks['cache:hitRate']).toMatchObject([
+      { status: 'warn', observedValue: 0, observedUnit: '%' },
+    ])
     // Since then: 20 hits. The window is the last interval, so it passes.
     for (let i = 0; i < 20; i++) await cache.get('hot')
-    expect(statusOf(await checkHealth({ cache, thresholds: { minReads: 5 } }), 'cache:hitRate')).toEqual(['pass'])
+    expect(statusOf(await checkHealth({ cache, thresholds: { minReads: 5 } }), 'cache:hitRate')).toEqual([
+      'pass',
+    ])
     await cache.close()
   })
 

@@ -6,7 +6,7 @@ import { type RedisServerHandle, startStandalone } from '@cachekit/redis-harness
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cacheMetrics, metricNames } from '../src/index.js'
-import { promtoolCheck, seriesOf, valueOf } from './support/scrape.js'
+import { promtoolCheck, sampleValue, seriesOf } from './support/scrape.js'
 import { until } from './support/until.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -49,7 +49,7 @@ describe('cacheMetrics on a real Redis, through a known mix and an outage', () =
       keyGroups: [[/:user:/, 'users']],
     })
     const v = (name: string, labels: Record<string, string> = {}) =>
-      valueOf(registry, `cachekit_${name}`, { cache: 'app', ...labels })
+      sampleValue(registry, `cachekit_${name}`, { cache: 'app', ...labels })
 
     await cache.set('user:1', { name: 'Ada' }) // write, group users
     await cache.set('page:1', 'home') // write, group other
@@ -70,7 +70,10 @@ describe('cacheMetrics on a real Redis, through a known mix and an outage', () =
     await cache.set('page:4', 'old', { ttl: '30ms', grace: '1m' })
     await sleep(60) // lets the TTL pass; not a speed assertion
     expect(
-      await cache.getOrSet('page:4', () => Promise.reject(new Error('still down')), { ttl: '30ms', grace: '1m' }),
+      await cache.getOrSet('page:4', () => Promise.reject(new Error('still down')), {
+        ttl: '30ms',
+        grace: '1m',
+      }),
     ).toBe('old')
 
     expect(await v('writes_total', { group: 'users' })).toBe(2) // user:1 and user:2
@@ -96,7 +99,10 @@ describe('cacheMetrics on a real Redis, through a known mix and an outage', () =
     expect(await v('errors_total', { operation: 'factory', code: 'E_FACTORY_ERROR' })).toBe(factoryErrors)
     const durations = await seriesOf(registry, 'cachekit_operation_duration_seconds')
     const getL1Count = durations.find(
-      (s) => s.metricName === 'cachekit_operation_duration_seconds_count' && s.labels.op === 'get' && s.labels.tier === 'l1',
+      (s) =>
+        s.metricName === 'cachekit_operation_duration_seconds_count' &&
+        s.labels.op === 'get' &&
+        s.labels.tier === 'l1',
     )
     expect(getL1Count?.value).toBe(3)
     expect(await v('l1_entries')).toBe((l1.stats() as { entries: number }).entries)

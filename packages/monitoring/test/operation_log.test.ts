@@ -20,7 +20,14 @@ describe('operationLog', () => {
       })
     }
     await cache.get('fast') // under the threshold: not logged
-    expect(emitted.map((op) => op.operation)).toEqual(['factory', 'getOrSet', 'factory', 'getOrSet', 'factory', 'getOrSet'])
+    expect(emitted.map((op) => op.operation)).toEqual([
+      'factory',
+      'getOrSet',
+      'factory',
+      'getOrSet',
+      'factory',
+      'getOrSet',
+    ])
     const kept = log.slow()
     expect(kept.map((op) => op.operation)).toEqual(['getOrSet', 'factory', 'getOrSet']) // the last 3, oldest first
     expect(kept.every((op) => op.durationMs >= 15 && op.key === undefined)).toBe(true)
@@ -78,7 +85,7 @@ describe('RollingWindow', () => {
     expect(window.summary(120_000)).toMatchObject({ ops: 1, hitRate: 0 })
   })
 
-  it('reports percentiles as a bin's upper bound, at most a third above the truth', () => {
+  it('reports percentiles as the upper bound of their bin, at most a third above the truth', () => {
     const window = new RollingWindow(60_000, 60_000)
     for (let i = 1; i <= 1000; i++) window.record(0, i / 100, undefined) // 0.01 .. 10 ms
     const { p50Ms, p99Ms } = window.summary(0)

@@ -1,7 +1,8 @@
-import { CacheError, type CacheEntry, createCache } from '@cachekit/core'
+import { type CacheEntry, CacheError, createCache } from '@cachekit/core'
 import { memoryStore } from '@cachekit/memory'
 import { createRedis } from '@cachekit/redis'
 import { requireTopology } from '@cachekit/redis-harness'
+import type { Cluster } from 'ioredis'
 import { Counter, Registry } from 'prom-client'
 import { describe, expect, inject, it } from 'vitest'
 import { cacheMetrics, MetricsRegistrationError, MonitoringOptionError } from '../src/index.js'
@@ -87,7 +88,7 @@ describe('cacheMetrics registration', () => {
 describe('Redis gauges on a Cluster', () => {
   it('give one series per master', async () => {
     const { startupNodes } = requireTopology(inject('redis'), 'cluster')
-    const client = createRedis({ cluster: startupNodes })
+    const client = createRedis({ cluster: startupNodes }) as Cluster
     const registry = new Registry()
     const cache = newCache()
     const metrics = cacheMetrics(cache, { registry, client })

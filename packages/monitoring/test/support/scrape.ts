@@ -17,7 +17,7 @@ export async function seriesOf(registry: Registry, name: string): Promise<Series
 }
 
 /** The value of the one series of `name` whose labels include `labels`; 0 when there is none. */
-export async function valueOf(
+export async function sampleValue(
   registry: Registry,
   name: string,
   labels: Record<string, string> = {},
@@ -25,7 +25,8 @@ export async function valueOf(
   const matching = (await seriesOf(registry, name)).filter((s) =>
     Object.entries(labels).every(([k, v]) => String(s.labels[k]) === v),
   )
-  if (matching.length > 1) throw new Error(`${matching.length} series of ${name} match ${JSON.stringify(labels)}`)
+  if (matching.length > 1)
+    throw new Error(`${matching.length} series of ${name} match ${JSON.stringify(labels)}`)
   return matching[0]?.value ?? 0
 }
 
