@@ -23,6 +23,14 @@ export type {
 } from './cache/cache_options.js'
 export type { CacheStats, TierStats } from './cache/cache_stats.js'
 export { createCache } from './cache/create_cache.js'
+export {
+  type CacheOperationContext,
+  isTraced,
+  TRACING_CHANNEL_NAMES,
+  type TracedOperation,
+  tracingChannels,
+  tracingOwner,
+} from './cache/tracing.js'
 export { MAX_DEPENDENCIES } from './cache/write_path.js'
 export type { Codec, CodecContext } from './codec.js'
 export { type Duration, type DurationUnit, parseDuration, parseOptionalDuration } from './duration.js'

@@ -16,6 +16,7 @@ import type { KeySpace } from './key_space.js'
 import { Loader, type LoadSettings } from './loader.js'
 import type { ReadPath } from './read_path.js'
 import { scopeTags } from './tag_names.js'
+import { type CacheOperationContext, isTraced, trace, tracingChannels } from './tracing.js'
 
 /**
  * A cache: L1 in memory in front of L2 shared between processes, behind one API. Namespaces and
@@ -44,6 +45,11 @@ export class Cache {
   get<T = unknown>(key: string): Promise<T | undefined> {
     if (this.core.closed) return Promise.reject(new CacheClosedError())
     const storeKey = this.space.root + key
+    if (isTraced(tracingChannels.get)) {
+      return trace(tracingChannels.get, this.traceContext('get', key, storeKey), (context) =>
+        this.getTraced<T>(storeKey, context),
+      )
+    }
     const local = this.reads.fast(storeKey)
     // Not an async function: an L1 hit then costs one resolved promise and no async frame.
     if (local === undefined) return this.getSlow(storeKey)
@@ -51,14 +57,29 @@ export class Cache {
     return Promise.resolve(local.value as T)
   }
 
-  private async getSlow<T>(storeKey: string): Promise<T | undefined> {
+  private async getSlow<T>(storeKey: string, context?: CacheOperationContext): Promise<T | undefined> {
     const read = await this.reads.read(storeKey)
     if (read.state === 'fresh') {
       this.reads.countHit(storeKey, read.tier)
+      if (context) {
+        context.hit = true
+        context.tier = read.tier
+      }
       return read.entry.value as T
     }
     this.reads.countMisses([storeKey])
+    if (context) context.hit = false
     return undefined
+  }
+
+  /** `get` while someone traces it: the same steps, telling the context what served the read. */
+  private getTraced<T>(storeKey: string, context: CacheOperationContext): Promise<T | undefined> {
+    const local = this.reads.fast(storeKey)
+    if (local === undefined) return this.getSlow(storeKey, context)
+    this.reads.countHit(storeKey, 'l1')
+    context.hit = true
+    context.tier = 'l1'
+    return Promise.resolve(local.value as T)
   }
 
   /**
@@ -106,6 +127,12 @@ export class Cache {
 
   /** Caches a value. Cache failures are emitted as `error`, not thrown (see `throwErrors`). */
   set<T>(key: string, value: T, options?: WriteOptions<T>): Promise<void> {
+    if (!isTraced(tracingChannels.set)) return this.setUntraced(key, value, options)
+    const context = this.traceContext('set', key, this.space.root + key)
+    return trace(tracingChannels.set, context, () => this.setUntraced(key, value, options))
+  }
+
+  private setUntraced<T>(key: string, value: T, options?: WriteOptions<T>): Promise<void> {
     // Not an async function: a set is then one promise from the write path, not one more around it.
     try {
       this.core.assertOpen()
@@ -157,6 +184,18 @@ export class Cache {
   getOrSet<T>(key: string, factory: Factory<T>, options?: GetOrSetOptions<T>): Promise<T> {
     if (this.core.closed) return Promise.reject(new CacheClosedError())
     const storeKey = this.space.root + key
+    if (isTraced(tracingChannels.getOrSet) || isTraced(tracingChannels.factory)) {
+      return this.getOrSetTraced(key, storeKey, factory, options)
+    }
+    return this.getOrSetUntraced(key, storeKey, factory, options)
+  }
+
+  private getOrSetUntraced<T>(
+    key: string,
+    storeKey: string,
+    factory: Factory<T>,
+    options: GetOrSetOptions<T> | undefined,
+  ): Promise<T> {
     const local = this.reads.fast(storeKey)
     let settings: LoadSettings<T>
     try {
@@ -179,6 +218,33 @@ export class Cache {
   }
 
   /**
+   * `getOrSet` while someone traces it. The factory is wrapped, so its calls are traced on their own
+   * channel and mark the read a miss; a read that ran no factory here was served by a tier.
+   */
+  private getOrSetTraced<T>(
+    key: string,
+    storeKey: string,
+    factory: Factory<T>,
+    options: GetOrSetOptions<T> | undefined,
+  ): Promise<T> {
+    const context = this.traceContext('getOrSet', key, storeKey)
+    context.hit = true
+    if (this.reads.fast(storeKey) !== undefined) context.tier = 'l1'
+    const traced: Factory<T> = (factoryContext) => {
+      context.hit = false
+      context.tier = undefined
+      if (!isTraced(tracingChannels.factory)) return factory(factoryContext)
+      return trace(tracingChannels.factory, this.traceContext('factory', key, storeKey), async () =>
+        factory(factoryContext),
+      )
+    }
+    if (!isTraced(tracingChannels.getOrSet)) return this.getOrSetUntraced(key, storeKey, traced, options)
+    return trace(tracingChannels.getOrSet, context, () =>
+      this.getOrSetUntraced(key, storeKey, traced, options),
+    )
+  }
+
+  /**
    * Caches a function: calls with the same key share one cached result.
    * @example const findUser = cache.wrap(db.findUser, { key: (id) => `user:${id}`, ttl: '5m' })
    */
@@ -193,7 +259,9 @@ export class Cache {
 
   /** Deletes a key from every tier (and other instances' L1); true when it existed. */
   async delete(key: string): Promise<boolean> {
-    return (await this.deleteMany([key])) > 0
+    if (!isTraced(tracingChannels.delete)) return (await this.deleteMany([key])) > 0
+    const context = this.traceContext('delete', key, this.space.root + key)
+    return trace(tracingChannels.delete, context, async () => (await this.deleteMany([key])) > 0)
   }
 
   /** Deletes keys from every tier (and other instances' L1); resolves with how many existed. */
@@ -266,6 +334,14 @@ export class Cache {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
+  }
+
+  private traceContext(
+    operation: CacheOperationContext['operation'],
+    key: string,
+    storeKey: string,
+  ): CacheOperationContext {
+    return { operation, key, storeKey, owner: this.core }
   }
 
   private entryOf<T>(

@@ -1,0 +1,37 @@
+export type { BusStatsSource, L1StatsSource } from './cache_source.js'
+export {
+  type EndpointResponse,
+  expressMonitoring,
+  type FastifyLike,
+  type FastifyReplyLike,
+  fastifyMonitoring,
+  MONITORING_ROUTES,
+  type MonitoringEndpointsOptions,
+  monitoringEndpoints,
+  toOpenMetrics,
+  wantsOpenMetrics,
+} from './endpoints.js'
+export { MetricsRegistrationError, MonitoringOptionError } from './errors.js'
+export {
+  type CheckHealthOptions,
+  checkHealth,
+  checkLiveness,
+  checkReadiness,
+  HEALTH_CONTENT_TYPE,
+  type HealthCheckResult,
+  type HealthReport,
+  type HealthStatus,
+  type HealthThresholds,
+  healthStatusCode,
+} from './health.js'
+export { type KeyGroups, MAX_GROUPS, OTHER_GROUP } from './key_groups.js'
+export { DEFAULT_BUCKETS, METRICS, type MetricName, metricNames } from './metric_names.js'
+export { type CacheMetrics, type CacheMetricsOptions, cacheMetrics } from './metrics.js'
+export {
+  type OperationLog,
+  type OperationLogOptions,
+  operationLog,
+  type SlowOperation,
+} from './operation_log.js'
+export type { RedisClusterInfoClient, RedisInfoClient, RedisMonitoredClient } from './redis_info.js'
+export type { WindowSummary } from './rolling_window.js'
