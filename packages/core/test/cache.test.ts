@@ -79,6 +79,8 @@ describe('Cache', () => {
       expect(l2.calls - callsBefore).toBe(1)
       expect(await cache.getMany(['a', 'b'])).toEqual([1, 2])
       expect(l2.calls - callsBefore).toBe(1)
+      // A miss is an entry, not a hole: `for...in` (as Keyv reads it) and `forEach` see all three.
+      expect(Object.keys(await cache.getMany(['a', 'missing', 'b']))).toEqual(['0', '1', '2'])
     })
 
     it('deletes from every tier', async () => {

@@ -53,6 +53,32 @@ describe('namespaces', () => {
     )
   })
 
+  it("keys() lists a space's own keys, from L2 or from L1 alone, and a user glob never widens it", async () => {
+    for (const tiers of ['l1+l2', 'l1 only'] as const) {
+      const l1 = new MapStore<CacheEntry>({ name: 'l1' })
+      const l2 = new MapStore<Uint8Array>({ name: 'l2', kind: 'remote' })
+      const cache = createCache(
+        tiers === 'l1+l2' ? { prefix: 'app', l1, l2, codec: jsonTestCodec() } : { prefix: 'app', l1 },
+      )
+      await cache.set('user:1', 1)
+      await cache.set('user:2', 2)
+      await cache.set('order:1', 3)
+      await cache.namespace('t*').set('user:3', 4)
+      await cache.namespace('t*').namespace('x').set('user:4', 5)
+      const keysOf = async (view: typeof cache, pattern?: string) => {
+        const keys: string[] = []
+        for await (const key of view.keys(pattern)) keys.push(key)
+        return keys.sort()
+      }
+      expect(await keysOf(cache), tiers).toEqual(['order:1', 'user:1', 'user:2'])
+      expect(await keysOf(cache, 'user:*'), tiers).toEqual(['user:1', 'user:2'])
+      // The namespace's name is escaped: its `*` matches itself only, and nested spaces stay out.
+      expect(await keysOf(cache.namespace('t*')), tiers).toEqual(['user:3'])
+      expect(await keysOf(cache.namespace('t')), tiers).toEqual([])
+      await cache.close()
+    }
+  })
+
   it('keep a nested namespace, a key with separators and a root key apart in one cache', async () => {
     const l1 = new MapStore<CacheEntry>({ name: 'l1' })
     const l2 = new MapStore<Uint8Array>({ name: 'l2', kind: 'remote' })

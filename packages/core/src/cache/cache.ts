@@ -98,7 +98,9 @@ export class Cache {
   async getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>> {
     this.core.assertOpen()
     const storeKeys = keys.map((key) => this.space.root + key)
-    const values: Array<T | undefined> = new Array(keys.length)
+    // Filled, not holey: a miss is an `undefined` entry that `for...in` and `forEach` see (Keyv reads
+    // getMany results with `for...in`).
+    const values: Array<T | undefined> = new Array(keys.length).fill(undefined)
     const missing: number[] = []
     for (const [i, storeKey] of storeKeys.entries()) {
       const local = this.reads.fast(storeKey)
@@ -278,6 +280,19 @@ export class Cache {
   async deleteMatching(pattern: string): Promise<number> {
     this.core.assertOpen()
     return this.core.writes.deleteMatching(this.space.patternOf(pattern))
+  }
+
+  /**
+   * The keys of this cache (or namespace) matching a Redis glob, without its prefix, by SCAN on every
+   * master of L2 (L1's keys when there is no L2), never KEYS. Nested namespaces' keys are not
+   * included, and the prefix is escaped, so only the pattern is a glob. As with SCAN, a key written or
+   * deleted meanwhile may or may not be seen, and one may appear twice.
+   */
+  async *keys(pattern = '*'): AsyncIterable<string> {
+    this.core.assertOpen()
+    const root = this.space.root
+    for await (const storeKey of this.core.scan(this.space.patternOf(pattern)))
+      yield storeKey.slice(root.length)
   }
 
   /** Deletes every key of this cache or namespace, and nothing outside it. */

@@ -168,6 +168,13 @@ export class CacheCore {
     return this.remote && !this.remote.usingFallback ? this.remote.lock : undefined
   }
 
+  /** Store keys matching a store-level glob, from the shared tier (L2), or L1 when there is none. */
+  scan(pattern: string): AsyncIterable<string> {
+    if (this.remote) return this.remote.scan(pattern)
+    if (this.l1) return this.l1.scan(pattern)
+    return (async function* () {})()
+  }
+
   /** Resolves when another process announces a write of `storeKey`, or after `ms` (no bus: `ms`). */
   waitForWrite(storeKey: string, ms: number): Promise<void> {
     if (this.sync) return this.sync.waitForWrite(storeKey, ms)

@@ -111,6 +111,12 @@ export class RemoteTier {
     return this.options.store.lock
   }
 
+  /** Store keys matching a store-level glob: L2's SCAN (every master), or the fallback's while it serves. */
+  scan(pattern: string): AsyncIterable<string> {
+    if (this.breaker.isOpen && this.options.fallback) return this.options.fallback.scan(pattern)
+    return this.options.store.scan(pattern)
+  }
+
   get usingFallback(): boolean {
     return this.breaker.isOpen
   }
