@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util'
 import {
-  CacheError,
+  type CacheError,
   type Codec,
   CodecDecodeError,
   InvalidOptionError,
@@ -9,6 +9,7 @@ import {
 } from '@cachekit/core'
 import { aes256gcm, createCodec, msgpackSerializer } from '@cachekit/serializers'
 import type { Found, SessionBackend, StoredField } from './backend.js'
+import { typedFailure, withDeadline } from './deadline.js'
 import { describeId, SessionConflictError, SessionLimitError } from './errors.js'
 import { type SessionEventName, SessionEvents, type SessionListener } from './events.js'
 import { newSessionId, parseSessionId, userTag } from './ids.js'
@@ -298,7 +299,10 @@ class SessionManager<Data extends SessionData> implements Sessions<Data> {
    */
   private keepCount(keys: SessionKeys, random: string, expiresAt: number | undefined): Promise<void> {
     return this.call('count', this.backend.counted(keys, random, expiresAt)).catch((error: unknown) => {
-      this.events.emit('error', { operation: 'count', error: asCacheError(error, 'count') })
+      this.events.emit('error', {
+        operation: 'count',
+        error: typedFailure(error, this.backend.name, 'count'),
+      })
     })
   }
 
@@ -440,7 +444,7 @@ class SessionManager<Data extends SessionData> implements Sessions<Data> {
         })
       }
     } catch (error) {
-      this.tampered(id, asCacheError(error, 'decode'))
+      this.tampered(id, typedFailure(error, this.backend.name, 'decode'))
       return undefined
     }
     return sessionOf(id, meta, found.expiresAt, data as Data)
@@ -459,7 +463,7 @@ class SessionManager<Data extends SessionData> implements Sessions<Data> {
       }
       return meta
     } catch (error) {
-      this.tampered(id, asCacheError(error, 'decode'))
+      this.tampered(id, typedFailure(error, this.backend.name, 'decode'))
       return undefined
     }
   }
@@ -470,26 +474,7 @@ class SessionManager<Data extends SessionData> implements Sessions<Data> {
 
   /** Bounds a backend call by `timeout` and types its failures (`E_STORE_FAILURE`). */
   private call<T>(operation: string, pending: Promise<T>): Promise<T> {
-    const { timeoutMs } = this.options
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          new StoreFailureError(this.backend.name, operation, {
-            cause: new Error(`no answer within ${timeoutMs} ms`),
-          }),
-        )
-      }, timeoutMs)
-      pending.then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(asCacheError(error, operation, this.backend.name))
-        },
-      )
-    })
+    return withDeadline(pending, this.options.timeoutMs, this.backend.name, operation)
   }
 
   private assertOpen(): void {
@@ -531,11 +516,6 @@ function checkData(data: unknown): asserts data is SessionData {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new InvalidOptionError('[cachekit/sessions] session data must be a plain object')
   }
-}
-
-function asCacheError(error: unknown, operation: string, store = 'redis'): CacheError {
-  if (CacheError.isInstance(error)) return error
-  return new StoreFailureError(store, operation, { cause: error })
 }
 
 /** A few ms, growing with the attempt and jittered, so racing writers stop colliding in step. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
-import { type Duration, InvalidOptionError, parseDuration, StoreFailureError } from '@cachekit/core'
+import { type Duration, InvalidOptionError, parseDuration } from '@cachekit/core'
 import type { Cluster, Redis } from 'ioredis'
+import { withDeadline } from './deadline.js'
 
 /** Options of `tokenRevocations`. */
 export interface TokenRevocationsOptions {
@@ -75,27 +76,7 @@ export function tokenRevocations(options: TokenRevocationsOptions): TokenRevocat
   const userKey = (userId: string) => `${prefix}user:${checkId('userId', userId)}`
 
   const call = <T>(operation: string, pending: Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new StoreFailureError('redis', operation, {
-              cause: new Error(`no answer within ${timeoutMs} ms`),
-            }),
-          ),
-        timeoutMs,
-      )
-      pending.then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(new StoreFailureError('redis', operation, { cause: error }))
-        },
-      )
-    })
+    withDeadline(pending, timeoutMs, 'redis', operation)
 
   return {
     async revoke(jti, exp) {

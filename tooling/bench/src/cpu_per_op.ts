@@ -9,22 +9,11 @@
  * quiet machine. Redis' own CPU is not counted (another process).
  */
 import { startStandalone } from '@cachekit/redis-harness'
-import { createFixtures, type Fixtures } from './fixtures.js'
-import { runBatch, type Subject } from './timing.js'
-import { l1GetOrSetSubjects, l1GetSubjects } from './workloads/l1.js'
-import { getManySubjects, l2GetSubjects, setSubjects, tieredGetSubjects } from './workloads/l2.js'
+import { createFixtures } from './fixtures.js'
+import { singleWorkloads } from './single_workloads.js'
+import { runBatch } from './timing.js'
 
-const workloads: Record<
-  string,
-  { concurrency: number; subjects: (f: Fixtures) => Subject[] | { subjects: Subject[] } }
-> = {
-  'l1-get': { concurrency: 1, subjects: l1GetSubjects },
-  'l1-get-or-set': { concurrency: 1, subjects: l1GetOrSetSubjects },
-  'l2-get': { concurrency: 64, subjects: l2GetSubjects },
-  'tiered-get': { concurrency: 64, subjects: tieredGetSubjects },
-  'get-many': { concurrency: 8, subjects: getManySubjects },
-  set: { concurrency: 64, subjects: setSubjects },
-}
+const workloads = singleWorkloads
 
 const [workloadId = '', names = 'cachekit', roundsArg = '7', msArg = '400'] = process.argv.slice(2)
 const workload = workloads[workloadId]

@@ -1,12 +1,7 @@
-import {
-  CacheError,
-  type Duration,
-  InvalidOptionError,
-  parseDuration,
-  StoreFailureError,
-} from '@cachekit/core'
+import { type Duration, InvalidOptionError, parseDuration } from '@cachekit/core'
 import { type SessionData, Store } from 'express-session'
 import type { Cluster, Redis } from 'ioredis'
+import { typedFailure, withDeadline } from '../deadline.js'
 import { TickPipeline } from './tick_pipeline.js'
 
 /** How session properties become strings and back; `JSON` by default, as in connect-redis. */
@@ -203,7 +198,7 @@ export class RedisStore extends Store {
     // command only tells whether that happened, for the event.
     commands.push(['HEXISTS', key, TOMBSTONE])
     const replies = await this.pipeline.transaction('set', commands).catch((error: unknown) => {
-      throw typed('set', error)
+      throw typedFailure(error, 'redis', 'set')
     })
     if (replies.at(-1) === 1) this.emit('refused', { sid, operation: 'set', reason: 'destroyed' })
   }
@@ -230,7 +225,7 @@ export class RedisStore extends Store {
         ['EXPIRE', key, lifeSeconds],
       ])
       .catch((error: unknown) => {
-        throw typed('destroy', error)
+        throw typedFailure(error, 'redis', 'destroy')
       })
   }
 
@@ -292,33 +287,13 @@ export class RedisStore extends Store {
     try {
       return await this.pipeline.send<T>(operation, command, args)
     } catch (error) {
-      throw typed(operation, error)
+      throw typedFailure(error, 'redis', operation)
     }
   }
 
   /** Bounds a command by `timeout` and types its failure (`E_STORE_FAILURE`). */
   private call<T>(operation: string, pending: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new StoreFailureError('redis', operation, {
-              cause: new Error(`no answer within ${this.timeoutMs} ms`),
-            }),
-          ),
-        this.timeoutMs,
-      )
-      pending.then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(new StoreFailureError('redis', operation, { cause: error }))
-        },
-      )
-    })
+    return withDeadline(pending, this.timeoutMs, 'redis', operation)
   }
 
   /**
@@ -362,11 +337,6 @@ const TOMBSTONE = '~destroyed'
 function isTombstone(reply: readonly string[]): boolean {
   for (let i = 0; i < reply.length; i += 2) if (reply[i] === TOMBSTONE) return true
   return false
-}
-
-function typed(operation: string, error: unknown): CacheError {
-  if (CacheError.isInstance(error)) return error
-  return new StoreFailureError('redis', operation, { cause: error })
 }
 
 function isCluster(client: Redis | Cluster): client is Cluster {

@@ -1,5 +1,6 @@
 import { StoreFailureError } from '@cachekit/core'
 import type { Cluster, Redis } from 'ioredis'
+import { withDeadline } from '../deadline.js'
 
 type Arg = string | number | Buffer
 
@@ -91,27 +92,7 @@ export class TickPipeline {
   }
 
   private bounded<T>(operation: string, pending: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new StoreFailureError('redis', operation, {
-              cause: new Error(`no answer within ${this.timeoutMs} ms`),
-            }),
-          ),
-        this.timeoutMs,
-      )
-      pending.then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(error)
-        },
-      )
-    })
+    return withDeadline(pending, this.timeoutMs, 'redis', operation)
   }
 }
 
