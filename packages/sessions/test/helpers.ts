@@ -14,15 +14,20 @@ export function onCleanup(close: () => Promise<unknown>): void {
   closers.push(close)
 }
 
-export type Backend = 'memory' | 'standalone' | 'cluster'
+export type Backend = 'memory' | 'standalone' | 'cluster' | 'sentinel'
 export const backends: Backend[] = ['memory', 'standalone', 'cluster']
 
-export function redisClient(backend: 'standalone' | 'cluster'): Redis | Cluster {
+export function redisClient(backend: Exclude<Backend, 'memory'>): Redis | Cluster {
   const provided = inject('redis')
   const client =
     backend === 'standalone'
       ? createRedis(requireTopology(provided, 'standalone').url)
-      : createRedis({ cluster: requireTopology(provided, 'cluster').startupNodes })
+      : backend === 'cluster'
+        ? createRedis({ cluster: requireTopology(provided, 'cluster').startupNodes })
+        : createRedis({
+            sentinels: requireTopology(provided, 'sentinel').sentinels,
+            name: requireTopology(provided, 'sentinel').masterName,
+          })
   onCleanup(async () => {
     if (client.status !== 'end') await client.quit().catch(() => client.disconnect())
   })

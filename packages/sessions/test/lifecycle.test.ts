@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { type Backend, backends, sessionsOn } from './helpers.js'
 
-describe.each(backends)('the session lifecycle on %s', (backend: Backend) => {
+// Sentinel too: the master found through Sentinel serves the same scripts.
+describe.each([...backends, 'sentinel'] as Backend[])('the session lifecycle on %s', (backend: Backend) => {
   it('create, get, update, touch, regenerate, destroy', async () => {
     const { sessions } = sessionsOn<{ role: string; cart?: string[] }>(backend)
     const created = await sessions.create('user-1', { role: 'reader' }, { ip: '10.0.0.1', userAgent: 'ua/1' })

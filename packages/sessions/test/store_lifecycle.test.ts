@@ -3,7 +3,7 @@ import { RedisStore } from '../src/store/index.js'
 import { redisClient, uniquePrefix } from './helpers.js'
 
 // The lifecycle connect-redis' own test (index_test.ts, v9) runs against its store, step by step.
-describe.each(['standalone', 'cluster'] as const)(
+describe.each(['standalone', 'cluster', 'sentinel'] as const)(
   'RedisStore on %s: the connect-redis lifecycle',
   (backend) => {
     it('has connect-redis defaults', () => {
