@@ -63,3 +63,4 @@ export {
 export { escapeGlob, glob, globPrefix, globToRegExp, isLiteralGlob } from './glob.js'
 export type { DistributedLock, Store, StoreWrite } from './store.js'
 export { isInvalidatedByTags, type TagIndex } from './tag_index.js'
+export { asStoreFailure, withDeadline } from './util/with_deadline.js'

@@ -1,15 +1,16 @@
 import { isDeepStrictEqual } from 'node:util'
 import {
+  asStoreFailure,
   type CacheError,
   type Codec,
   CodecDecodeError,
   InvalidOptionError,
   StoreFailureError,
   ValueTooLargeError,
+  withDeadline,
 } from '@cachekit/core'
 import { aes256gcm, createCodec, msgpackSerializer } from '@cachekit/serializers'
 import type { Found, SessionBackend, StoredField } from './backend.js'
-import { typedFailure, withDeadline } from './deadline.js'
 import { describeId, SessionConflictError, SessionLimitError } from './errors.js'
 import { type SessionEventName, SessionEvents, type SessionListener } from './events.js'
 import { newSessionId, parseSessionId, userTag } from './ids.js'
@@ -301,7 +302,7 @@ class SessionManager<Data extends SessionData> implements Sessions<Data> {
     return this.call('count', this.backend.counted(keys, random, expiresAt)).catch((error: unknown) => {
       this.events.emit('error', {
         operation: 'count',
-        error: typedFailure(error, this.backend.name, 'count'),
+        error: asStoreFailure(error, this.backend.name, 'count'),
       })
     })
   }
@@ -444,7 +445,7 @@ class SessionManager<Data extends SessionData> implements Sessions<Data> {
         })
       }
     } catch (error) {
-      this.tampered(id, typedFailure(error, this.backend.name, 'decode'))
+      this.tampered(id, asStoreFailure(error, this.backend.name, 'decode'))
       return undefined
     }
     return sessionOf(id, meta, found.expiresAt, data as Data)
@@ -463,7 +464,7 @@ class SessionManager<Data extends SessionData> implements Sessions<Data> {
       }
       return meta
     } catch (error) {
-      this.tampered(id, typedFailure(error, this.backend.name, 'decode'))
+      this.tampered(id, asStoreFailure(error, this.backend.name, 'decode'))
       return undefined
     }
   }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
-import { type Duration, InvalidOptionError, parseDuration } from '@cachekit/core'
+import { type Duration, InvalidOptionError, parseDuration, withDeadline } from '@cachekit/core'
 import type { Cluster, Redis } from 'ioredis'
-import { withDeadline } from './deadline.js'
 
 /** Options of `tokenRevocations`. */
 export interface TokenRevocationsOptions {

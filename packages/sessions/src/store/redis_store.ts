@@ -1,7 +1,12 @@
-import { type Duration, InvalidOptionError, parseDuration } from '@cachekit/core'
+import {
+  asStoreFailure,
+  type Duration,
+  InvalidOptionError,
+  parseDuration,
+  withDeadline,
+} from '@cachekit/core'
 import { type SessionData, Store } from 'express-session'
 import type { Cluster, Redis } from 'ioredis'
-import { typedFailure, withDeadline } from '../deadline.js'
 import { TickPipeline } from './tick_pipeline.js'
 
 /** How session properties become strings and back; `JSON` by default, as in connect-redis. */
@@ -198,7 +203,7 @@ export class RedisStore extends Store {
     // command only tells whether that happened, for the event.
     commands.push(['HEXISTS', key, TOMBSTONE])
     const replies = await this.pipeline.transaction('set', commands).catch((error: unknown) => {
-      throw typedFailure(error, 'redis', 'set')
+      throw asStoreFailure(error, 'redis', 'set')
     })
     if (replies.at(-1) === 1) this.emit('refused', { sid, operation: 'set', reason: 'destroyed' })
   }
@@ -225,7 +230,7 @@ export class RedisStore extends Store {
         ['EXPIRE', key, lifeSeconds],
       ])
       .catch((error: unknown) => {
-        throw typedFailure(error, 'redis', 'destroy')
+        throw asStoreFailure(error, 'redis', 'destroy')
       })
   }
 
@@ -287,7 +292,7 @@ export class RedisStore extends Store {
     try {
       return await this.pipeline.send<T>(operation, command, args)
     } catch (error) {
-      throw typedFailure(error, 'redis', operation)
+      throw asStoreFailure(error, 'redis', operation)
     }
   }
 

@@ -1,6 +1,5 @@
-import { StoreFailureError } from '@cachekit/core'
+import { StoreFailureError, withDeadline } from '@cachekit/core'
 import type { Cluster, Redis } from 'ioredis'
-import { withDeadline } from '../deadline.js'
 
 type Arg = string | number | Buffer
 
