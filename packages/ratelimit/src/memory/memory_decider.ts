@@ -223,10 +223,11 @@ export class MemoryDecider implements Decider {
       const left = Math.min(burst, tokens - c)
       this.save(id, { tokens: left, at: now }, (burst - left) / rate + 1000)
     }
-    if (tokens >= cost)
+    // A billionth of a token of slack, as in the script: the refill is floating point.
+    if (tokens + 1e-9 >= cost)
       return {
         ok: true,
-        remaining: Math.floor(tokens - cost),
+        remaining: Math.max(0, Math.floor(tokens - cost + 1e-9)),
         reset: Math.ceil((burst - tokens + cost) / rate),
         retry: 0,
         commit,
@@ -235,7 +236,7 @@ export class MemoryDecider implements Decider {
       ok: false,
       remaining: Math.floor(tokens),
       reset: Math.ceil((burst - tokens) / rate),
-      retry: cost > burst ? -1 : Math.ceil((cost - tokens) / rate),
+      retry: cost > burst ? -1 : Math.max(1, Math.ceil((cost - 1e-9 - tokens) / rate)),
       commit,
     }
   }

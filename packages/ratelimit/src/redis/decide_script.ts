@@ -197,11 +197,13 @@ local function token_bucket(key, rule, limit, window, burst)
     redis.call('HSET', key, 'k', string.format('%.17g', left), 't', now)
     redis.call('PEXPIRE', key, ms((burst - left) / rate) + 1)
   end
-  if tokens >= cost then
-    return true, math.floor(tokens - cost), math.ceil((burst - tokens + cost) / rate), 0, commit
+  -- A billionth of a token of slack: the refill is floating point, and a retry at the announced
+  -- microsecond must find the token there.
+  if tokens + 1e-9 >= cost then
+    return true, math.max(0, math.floor(tokens - cost + 1e-9)), math.ceil((burst - tokens + cost) / rate), 0, commit
   end
   local retry = -1
-  if cost <= burst then retry = math.ceil((cost - tokens) / rate) end
+  if cost <= burst then retry = math.max(1, math.ceil((cost - 1e-9 - tokens) / rate)) end
   return false, math.floor(tokens), math.ceil((burst - tokens) / rate), retry, commit
 end
 
