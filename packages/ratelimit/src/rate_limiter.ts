@@ -185,12 +185,12 @@ export class RateLimiter extends EventEmitter<RateLimiterEventMap> {
   private decide(key: string, mode: DecideMode, cost: number): Promise<RateLimitResult> {
     const redis = this.redis
     if (redis === undefined)
-      return this.decider.decide(key, mode, cost).then((raw) => this.toResult(key, raw, 'memory'))
+      return this.decider.decide(key, mode, cost).then((raw) => this.toResult(key, raw, 'memory', cost))
     if (!redis.availability.usable()) return Promise.resolve(this.fallback(key, mode, cost))
     return this.decider.decide(key, mode, cost).then(
       (raw) => {
         redis.availability.succeeded()
-        return this.toResult(key, raw, 'redis')
+        return this.toResult(key, raw, 'redis', cost)
       },
       (error: unknown) => {
         const failure = asStoreFailure(error, 'redis', 'rate limit')
@@ -202,20 +202,20 @@ export class RateLimiter extends EventEmitter<RateLimiterEventMap> {
     )
   }
 
-  private toResult(key: string, raw: RawDecision, source: DecisionSource): RateLimitResult {
+  private toResult(key: string, raw: RawDecision, source: DecisionSource, cost: number): RateLimitResult {
     const corrupt = raw[2]!
     if (corrupt !== 0)
       this.emit('corrupt', {
         key,
         rules: this.rules.filter((_, i) => (corrupt & (1 << i)) !== 0).map((r) => r.name),
       })
-    return toResult(this.rules, raw, source)
+    return toResult(this.rules, raw, source, cost)
   }
 
   private fallback(key: string, mode: DecideMode, cost: number): RateLimitResult {
     const redis = this.redis!
     if (redis.insurance !== undefined)
-      return toResult(redis.insurance.rules, redis.insurance.decideNow(key, mode, cost), 'insurance')
+      return toResult(redis.insurance.rules, redis.insurance.decideNow(key, mode, cost), 'insurance', cost)
     if (redis.fallback === 'fail-open') return uncountedResult(this.rules, Date.now())
     return blockedResult(this.rules, redis.retryIntervalMs, 'fail-closed', Date.now())
   }
@@ -261,6 +261,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 }
 
 function beforeTheRequest(result: RateLimitResult): RateLimitResult {
+  // A denied peek already reports what is left now (nothing was counted).
+  if (!result.allowed) return result
   const rules = result.rules.map((rule) => (rule.allowed ? { ...rule, remaining: rule.remaining + 1 } : rule))
   const deciding = rules.find((rule) => rule.name === result.policy)
   return { ...result, rules, remaining: deciding?.remaining ?? result.remaining }

@@ -76,18 +76,29 @@ export type RawDecision = readonly number[]
 
 const PER_RULE = 4
 
-/** Builds the public result out of a raw decision. */
-export function toResult(rules: readonly Rule[], raw: RawDecision, source: DecisionSource): RateLimitResult {
+/**
+ * Builds the public result out of a raw decision of a request of `cost`. Each rule reports its
+ * remaining as if the request went through; when another rule denied it, nothing was counted, so
+ * the rules that would have allowed it get the cost back.
+ */
+export function toResult(
+  rules: readonly Rule[],
+  raw: RawDecision,
+  source: DecisionSource,
+  cost: number,
+): RateLimitResult {
   const decidedAt = raw[1]! / 1000
   const blockedMs = raw[0]!
   if (blockedMs > 0) return blockedResult(rules, blockedMs, 'blocked', decidedAt)
+  let allowed = true
+  for (let i = 0; i < rules.length; i++) if (raw[3 + i * PER_RULE] !== 1) allowed = false
   const parts: RuleResult[] = []
   let deciding: RuleResult | undefined
-  let allowed = true
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!
     const at = 3 + i * PER_RULE
     const ok = raw[at] === 1
+    const uncounted = ok && !allowed ? cost : 0
     const retryUs = raw[at + 3]!
     const part: RuleResult = {
       name: rule.name,
@@ -95,12 +106,11 @@ export function toResult(rules: readonly Rule[], raw: RawDecision, source: Decis
       allowed: ok,
       limit: rule.limit,
       windowMs: rule.windowMs,
-      remaining: Math.max(0, raw[at + 1]!),
+      remaining: Math.max(0, raw[at + 1]! + uncounted),
       resetMs: Math.max(0, Math.ceil(raw[at + 2]! / 1000)),
       retryAfterMs: ok ? 0 : retryUs < 0 ? Number.POSITIVE_INFINITY : Math.max(1, Math.ceil(retryUs / 1000)),
     }
     parts.push(part)
-    if (!ok) allowed = false
     deciding = deciding === undefined ? part : moreRestrictive(deciding, part)
   }
   return {

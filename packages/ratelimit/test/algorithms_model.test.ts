@@ -45,7 +45,10 @@ function heaviest(allowed: Allowed[], span: number, closedStart = false): number
 const traffic = fc.array(
   fc.tuple(
     fc.oneof(fc.constant(0), fc.integer({ min: 1, max: W / 4 }), fc.integer({ min: 1, max: 2 * W })),
-    fc.oneof({ weight: 4, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 4 }) }),
+    fc.oneof(
+      { weight: 4, arbitrary: fc.constant(1) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 4 }) },
+    ),
   ),
   { maxLength: 120 },
 )
@@ -94,7 +97,8 @@ describe('the algorithms keep their promises over random traffic (fake clock)', 
       fc.property(traffic, (steps) => {
         const allowed = run(rule('sliding-window'), steps)
         const perWindow = new Map<number, number>()
-        for (const { at, cost } of allowed) perWindow.set(Math.floor(at / W), (perWindow.get(Math.floor(at / W)) ?? 0) + cost)
+        for (const { at, cost } of allowed)
+          perWindow.set(Math.floor(at / W), (perWindow.get(Math.floor(at / W)) ?? 0) + cost)
         for (const total of perWindow.values()) expect(total).toBeLessThanOrEqual(LIMIT)
         expect(heaviest(allowed, W)).toBeLessThan(2 * LIMIT)
       }),
@@ -122,7 +126,13 @@ describe('the algorithms keep their promises over random traffic (fake clock)', 
         )
       })
 
-  for (const algorithm of ['fixed-window', 'sliding-window', 'sliding-log', 'token-bucket', 'gcra'] as const) {
+  for (const algorithm of [
+    'fixed-window',
+    'sliding-window',
+    'sliding-log',
+    'token-bucket',
+    'gcra',
+  ] as const) {
     it(`${algorithm}: \`remaining\` is exactly how many more requests pass now, and a denial counts nothing`, () => {
       fc.assert(
         fc.property(traffic, (steps) => {

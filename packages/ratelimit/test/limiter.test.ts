@@ -1,4 +1,4 @@
-import { CacheError } from '@cachekit/core'
+import { CacheError, type Duration } from '@cachekit/core'
 import { requireTopology } from '@cachekit/redis-harness'
 import { Redis } from 'ioredis'
 import { describe, expect, inject, it } from 'vitest'
@@ -22,7 +22,12 @@ describe.each([...backends, 'sentinel'] as Backend[])('on %s', (backend) => {
       expect(results.map((r) => r.allowed)).toEqual([true, true, true, true, true, false, false])
       expect(results.slice(0, 5).map((r) => r.remaining)).toEqual([4, 3, 2, 1, 0])
       const denied = results[5]!
-      expect(denied).toMatchObject({ limit: 5, remaining: 0, policy: '5-in-400ms', source: backend === 'memory' ? 'memory' : 'redis' })
+      expect(denied).toMatchObject({
+        limit: 5,
+        remaining: 0,
+        policy: '5-in-400ms',
+        source: backend === 'memory' ? 'memory' : 'redis',
+      })
       expect(denied.retryAfterMs).toBeGreaterThan(0)
       // The weighted window may have to wait for the next window, and part of it.
       expect(denied.retryAfterMs).toBeLessThanOrEqual(algorithm === 'sliding-window' ? 800 : 400)
@@ -82,9 +87,15 @@ describe.each([...backends, 'sentinel'] as Backend[])('on %s', (backend) => {
     const limiter = limiterOn(backend, { algorithm: 'fixed-window', limit: 1, window: '1m' })
     for (const bad of ['', 'x'.repeat(1025)])
       await expect(limiter.limit(bad)).rejects.toSatisfy((e) => CacheError.hasCode(e, 'E_INVALID_OPTION'))
-    await expect(limiter.limit('k', { cost: -1 })).rejects.toSatisfy((e) => CacheError.hasCode(e, 'E_INVALID_OPTION'))
-    await expect(limiter.limit('k', { cost: 1.5 })).rejects.toSatisfy((e) => CacheError.hasCode(e, 'E_INVALID_OPTION'))
-    await expect(limiter.block('k', '0ms')).rejects.toSatisfy((e) => CacheError.hasCode(e, 'E_INVALID_OPTION'))
+    await expect(limiter.limit('k', { cost: -1 })).rejects.toSatisfy((e) =>
+      CacheError.hasCode(e, 'E_INVALID_OPTION'),
+    )
+    await expect(limiter.limit('k', { cost: 1.5 })).rejects.toSatisfy((e) =>
+      CacheError.hasCode(e, 'E_INVALID_OPTION'),
+    )
+    await expect(limiter.block('k', '0ms')).rejects.toSatisfy((e) =>
+      CacheError.hasCode(e, 'E_INVALID_OPTION'),
+    )
     await limiter.limit('k')
     await expect(limiter.limit('k')).resolves.toMatchObject({ allowed: false })
   })
@@ -107,7 +118,11 @@ describe('only on Redis', () => {
     const server = requireTopology(inject('redis'), 'standalone')
     const admin = new Redis(server.url)
     onCleanup(() => admin.quit())
-    const limiter = limiterOn('standalone', { algorithm: 'fixed-window', limit: 2, window: '300ms' }, { localBlock: true })
+    const limiter = limiterOn(
+      'standalone',
+      { algorithm: 'fixed-window', limit: 2, window: '300ms' },
+      { localBlock: true },
+    )
     await drain((key) => limiter.limit(key), 'hot', 3)
     const calls = async () => {
       const stats = await admin.info('commandstats')
@@ -173,7 +188,9 @@ describe('only on Redis', () => {
     await client.script('FLUSH')
     const results = await Promise.all(Array.from({ length: 20 }, () => limiter.limit('k')))
     expect(results.every((r) => r.allowed && r.source === 'redis')).toBe(true)
-    expect(results.map((r) => r.remaining).sort((a, b) => b - a)).toEqual(Array.from({ length: 20 }, (_, i) => 98 - i))
+    expect(results.map((r) => r.remaining).sort((a, b) => b - a)).toEqual(
+      Array.from({ length: 20 }, (_, i) => 98 - i),
+    )
     expect(failures).toEqual([])
   })
 })
@@ -181,11 +198,20 @@ describe('only on Redis', () => {
 describe('options are checked where given', () => {
   const client = {} as Redis
   const cases: Array<[string, () => unknown]> = [
-    ['unknown algorithm', () => createRateLimiter({ memory: true, algorithm: 'leaky' as 'gcra', limit: 1, window: 1 })],
+    [
+      'unknown algorithm',
+      () => createRateLimiter({ memory: true, algorithm: 'leaky' as 'gcra', limit: 1, window: 1 }),
+    ],
     ['limit 0', () => createRateLimiter({ memory: true, algorithm: 'gcra', limit: 0, window: 1 })],
-    ['window text', () => createRateLimiter({ memory: true, algorithm: 'gcra', limit: 1, window: 'soon' })],
+    [
+      'window text',
+      () => createRateLimiter({ memory: true, algorithm: 'gcra', limit: 1, window: 'soon' as Duration }),
+    ],
     ['burst 0', () => createRateLimiter({ memory: true, algorithm: 'gcra', limit: 1, window: 1, burst: 0 })],
-    ['bad name', () => createRateLimiter({ memory: true, algorithm: 'gcra', limit: 1, window: 1, name: 'a b' })],
+    [
+      'bad name',
+      () => createRateLimiter({ memory: true, algorithm: 'gcra', limit: 1, window: 1, name: 'a b' }),
+    ],
     ['no onRedisDown', () => createRateLimiter({ client, algorithm: 'gcra', limit: 1, window: 1 } as never)],
     ['no rules', () => createRateLimiter({ memory: true, rules: [] })],
     [
@@ -201,9 +227,20 @@ describe('options are checked where given', () => {
     ],
     [
       'prefix with a brace',
-      () => createRateLimiter({ client, onRedisDown: 'fail-open', prefix: '{x}', algorithm: 'gcra', limit: 1, window: 1 }),
+      () =>
+        createRateLimiter({
+          client,
+          onRedisDown: 'fail-open',
+          prefix: '{x}',
+          algorithm: 'gcra',
+          limit: 1,
+          window: 1,
+        }),
     ],
-    ['huge sliding log', () => createRateLimiter({ memory: true, algorithm: 'sliding-log', limit: 1e6, window: 1 })],
+    [
+      'huge sliding log',
+      () => createRateLimiter({ memory: true, algorithm: 'sliding-log', limit: 1e6, window: 1 }),
+    ],
   ]
   for (const [name, make] of cases)
     it(name, () => {

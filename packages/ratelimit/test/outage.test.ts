@@ -2,7 +2,13 @@ import { createRedis } from '@cachekit/redis'
 import { type RedisServerHandle, startStandalone } from '@cachekit/redis-harness'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRateLimiter, type DecisionSource, type RateLimiter, type RateLimitResult } from '../src/index.js'
+import {
+  createRateLimiter,
+  type DecisionSource,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitResult,
+} from '../src/index.js'
 import type { RedisRateLimiterOptions } from '../src/options.js'
 import { onCleanup, uniquePrefix } from './helpers.js'
 
@@ -31,7 +37,7 @@ function limiterOn(options: Partial<RedisRateLimiterOptions> & Pick<RedisRateLim
     limit: 20,
     window: '1m',
     ...options,
-  } as RedisRateLimiterOptions & { algorithm: 'fixed-window'; limit: number; window: string })
+  } as RateLimiterOptions)
   onCleanup(() => limiter.close())
   return limiter
 }
@@ -44,12 +50,7 @@ interface Timed {
 }
 
 /** `callers` concurrent loops until `stop()` says so; every call timed; a rejection fails the test. */
-function load(
-  limiter: RateLimiter,
-  callers: number,
-  phase: () => string,
-  keyOf: (i: number) => string,
-) {
+function load(limiter: RateLimiter, callers: number, phase: () => string, keyOf: (i: number) => string) {
   const calls: Timed[] = []
   const errors: unknown[] = []
   const done = Promise.all(
@@ -60,7 +61,12 @@ function load(
         try {
           const key = keyOf(caller)
           const result = await limiter.limit(key)
-          calls.push({ result, ms: performance.now() - started, key, phase: startedIn === phase() ? startedIn : 'between' })
+          calls.push({
+            result,
+            ms: performance.now() - started,
+            key,
+            phase: startedIn === phase() ? startedIn : 'between',
+          })
         } catch (error) {
           errors.push(error)
         }
@@ -118,7 +124,8 @@ describe('when Redis is down', () => {
     const insured = run.calls.filter((c) => c.result.source === 'insurance')
     expect(insured.every((c) => c.result.limit === 10)).toBe(true)
     const allowedPerKey = new Map<string, number>()
-    for (const c of insured) if (c.result.allowed) allowedPerKey.set(c.key!, (allowedPerKey.get(c.key!) ?? 0) + 1)
+    for (const c of insured)
+      if (c.result.allowed) allowedPerKey.set(c.key!, (allowedPerKey.get(c.key!) ?? 0) + 1)
     expect(allowedPerKey.size).toBe(8)
     for (const allowed of allowedPerKey.values()) expect(allowed).toBe(10)
   }, 30_000)
@@ -171,7 +178,9 @@ describe('when Redis is down', () => {
   }, 30_000)
 
   it('a full server (maxmemory, noeviction): the fallback decides and the failure names OOM', async () => {
-    await using full = await startStandalone({ args: ['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction'] })
+    await using full = await startStandalone({
+      args: ['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction'],
+    })
     const filler = new Redis(full.url)
     onCleanup(() => filler.quit())
     const chunk = 'x'.repeat(64 * 1024)

@@ -6,6 +6,7 @@ export interface ExpressRateLimitStoreInit {
   windowMs?: number
   limit?: unknown
   max?: unknown
+  skipFailedRequests?: boolean
 }
 
 /** express-rate-limit's `ClientRateLimitInfo`. */
@@ -32,6 +33,10 @@ export interface ExpressRateLimitStore {
  * count: `limit - remaining` when allowed, `limit + 1` when denied. So its `limit` must be the
  * limiter's, and `init` refuses a different one. `decrement` (for `skipFailedRequests` and
  * `skipSuccessfulRequests`) is a refund.
+ *
+ * express-rate-limit's own stores count denied hits; ours counts nothing for a denial. With
+ * `skipFailedRequests` it decrements after its own 429 too, so the store remembers, per key, the
+ * denials not yet decremented and gives back nothing for those.
  */
 export function expressRateLimitStore(limiter: RateLimiter): ExpressRateLimitStore {
   const rule = limiter.rules[0]!
@@ -39,10 +44,13 @@ export function expressRateLimitStore(limiter: RateLimiter): ExpressRateLimitSto
     totalHits: allowed ? rule.limit - remaining : rule.limit + 1,
     resetTime: new Date(Date.now() + resetMs),
   })
+  const uncountedDenials = new Map<string, number>()
+  let decrementsDenials = false
   return {
     localKeys: false,
     prefix: '',
     init(options) {
+      decrementsDenials = options.skipFailedRequests === true
       const limit = options.limit ?? options.max
       if (typeof limit === 'number' && limit !== rule.limit)
         throw new InvalidOptionError(
@@ -55,9 +63,16 @@ export function expressRateLimitStore(limiter: RateLimiter): ExpressRateLimitSto
     },
     async increment(key) {
       const result = await limiter.limit(key)
+      if (!result.allowed && decrementsDenials)
+        uncountedDenials.set(key, (uncountedDenials.get(key) ?? 0) + 1)
       return info(result.allowed, result.remaining, result.resetMs)
     },
-    decrement: (key) => limiter.refund(key),
+    async decrement(key) {
+      const denials = uncountedDenials.get(key) ?? 0
+      if (denials === 0) return limiter.refund(key)
+      if (denials === 1) uncountedDenials.delete(key)
+      else uncountedDenials.set(key, denials - 1)
+    },
     resetKey: (key) => limiter.reset(key),
   }
 }

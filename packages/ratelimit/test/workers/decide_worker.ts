@@ -29,7 +29,8 @@ if (config.skewMs !== 0) {
   Date.now = () => realNow() + config.skewMs
 }
 
-const client = 'url' in config.connection ? createRedis(config.connection.url) : createRedis(config.connection)
+const client =
+  'url' in config.connection ? createRedis(config.connection.url) : createRedis(config.connection)
 const limiters = new Map<Algorithm, RateLimiter>(
   config.algorithms.map((algorithm) => [
     algorithm,
@@ -57,11 +58,17 @@ process.on('message', async (message: { go: number }) => {
   const caller = async () => {
     while (performance.now() < deadline && calls < config.maxCalls) {
       calls++
-      const results = await Promise.all(config.algorithms.map((algorithm) => limiters.get(algorithm)!.limit(config.key)))
+      const results = await Promise.all(
+        config.algorithms.map((algorithm) => limiters.get(algorithm)!.limit(config.key)),
+      )
       for (const result of results) {
         if (result.source !== 'redis') failures++
         else if (result.allowed)
-          allowed.push({ algorithm: result.policy as Algorithm, decidedAt: result.decidedAt, resetMs: result.resetMs })
+          allowed.push({
+            algorithm: result.policy as Algorithm,
+            decidedAt: result.decidedAt,
+            resetMs: result.resetMs,
+          })
       }
     }
   }
