@@ -38,4 +38,4 @@ export {
   type RateLimiterEventMap,
 } from './rate_limiter.js'
 export type { DecisionSource, RateLimitResult, RuleResult } from './result.js'
-export { type Algorithm, MAX_SLIDING_LOG_LIMIT, type Rule, type RuleOptions } from './rules.js'
+export { type Algorithm, MAX_RULES, MAX_SLIDING_LOG_LIMIT, type Rule, type RuleOptions } from './rules.js'

@@ -55,6 +55,9 @@ const CODES: Record<Algorithm, AlgorithmCode> = {
   gcra: 'gc',
 }
 
+/** Rules per limiter: each is checked in the same script, on keys of one slot. */
+export const MAX_RULES = 8
+
 /** A sliding log stores one member per allowed request: past this it is the wrong algorithm. */
 export const MAX_SLIDING_LOG_LIMIT = 100_000
 

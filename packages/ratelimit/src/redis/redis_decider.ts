@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis'
 import type { DecideMode, Decider } from '../decider.js'
 import type { RawDecision } from '../result.js'
 import type { Rule } from '../rules.js'
+import { decideScript } from './decide_script.js'
 import { ScriptRunner } from './script_runner.js'
 
 /**
@@ -16,7 +17,6 @@ import { ScriptRunner } from './script_runner.js'
  */
 export class RedisDecider implements Decider {
   private readonly runner: ScriptRunner
-  private readonly ruleArgs: Array<string | number>
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -24,12 +24,11 @@ export class RedisDecider implements Decider {
     private readonly prefix: string,
     private readonly timeoutMs: number,
   ) {
-    this.runner = new ScriptRunner(client, timeoutMs)
-    this.ruleArgs = rules.flatMap((rule) => [rule.code, rule.limit, rule.windowMs * 1000, rule.burst])
+    this.runner = new ScriptRunner(client, decideScript(rules), timeoutMs)
   }
 
   decide(key: string, mode: DecideMode, cost: number): Promise<RawDecision> {
-    return this.runner.run(this.keysOf(key), [mode, cost, ...this.ruleArgs])
+    return this.runner.run(this.keysOf(key), [mode, cost])
   }
 
   block(key: string, ms: number): Promise<void> {

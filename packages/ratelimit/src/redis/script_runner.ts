@@ -1,7 +1,7 @@
 import { StoreFailureError } from '@cachekit/core'
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
-import { DECIDE_SCRIPT, DECIDE_SCRIPT_SHA } from './decide_script.js'
+import type { DecideScript } from './decide_script.js'
 
 type Arg = string | number
 
@@ -13,7 +13,7 @@ interface Queued {
 }
 
 /**
- * Runs the decide script, with the decisions of one tick sent as one pipeline per hash slot and
+ * Runs a limiter's decide script, with the decisions of one tick sent as one pipeline per hash slot and
  * one timeout for the lot. ioredis writes each command to the socket as it comes: 64 concurrent
  * decisions are then 64 writes and 64 reads; one pipeline makes them one of each (measured in
  * tooling/bench, bench:ratelimit). On a Cluster a pipeline may not cross slots, so the tick's
@@ -28,6 +28,7 @@ export class ScriptRunner {
 
   constructor(
     private readonly client: Redis | Cluster,
+    private readonly script: DecideScript,
     private readonly timeoutMs: number,
   ) {
     this.cluster = (client as Cluster).isCluster === true
@@ -70,7 +71,7 @@ export class ScriptRunner {
     )
     const pipeline = this.client.pipeline()
     for (const queued of batch)
-      pipeline.evalsha(DECIDE_SCRIPT_SHA, queued.keys.length, ...queued.keys, ...queued.args)
+      pipeline.evalsha(this.script.sha, queued.keys.length, ...queued.keys, ...queued.args)
     pipeline.exec().then(
       (replies) => {
         if (settled) return
@@ -100,7 +101,7 @@ export class ScriptRunner {
   }
 
   private evalOne(queued: Queued): Promise<void> {
-    return this.client.eval(DECIDE_SCRIPT, queued.keys.length, ...queued.keys, ...queued.args).then(
+    return this.client.eval(this.script.source, queued.keys.length, ...queued.keys, ...queued.args).then(
       (reply) => queued.resolve(reply as number[]),
       (error: unknown) => queued.reject(new StoreFailureError('redis', 'rate limit', { cause: error })),
     )

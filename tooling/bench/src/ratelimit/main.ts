@@ -103,7 +103,8 @@ try {
   // Every over-limit key used up before the timing starts.
   for (let i = 0; i < OVER_KEYS; i++)
     for (const limiter of [over.blocked, over.unblocked, over.gcraBlocked]) await limiter.limit(overKey(i))
-  for (let i = 0; i < OVER_KEYS; i++) for (const limiter of [over.flexible, over.flexibleBlocked]) await consume(limiter, overKey(i))
+  for (let i = 0; i < OVER_KEYS; i++)
+    for (const limiter of [over.flexible, over.flexibleBlocked]) await consume(limiter, overKey(i))
 
   const workloads: Array<{ id: string; title: string; goal: string; subjects: Subject[] }> = [
     {
@@ -112,7 +113,11 @@ try {
       goal: 'at least 1.5x rate-limiter-flexible',
       subjects: [
         { name: 'cachekit fixed-window', role: 'cachekit', op: (i) => open.fixed.limit(allowedKey(i)) },
-        { name: 'rate-limiter-flexible RateLimiterRedis (fixed window)', role: 'peer', op: (i) => consume(open.flexible, allowedKey(i)) },
+        {
+          name: 'rate-limiter-flexible RateLimiterRedis (fixed window)',
+          role: 'peer',
+          op: (i) => consume(open.flexible, allowedKey(i)),
+        },
         {
           name: 'raw ioredis EVALSHA INCR + PEXPIRE, auto-pipelined',
           role: 'raw',
@@ -120,7 +125,11 @@ try {
           op: (i) => rawFixedWindow(allowedKey(i)),
         },
         { name: 'cachekit sliding-window', role: 'cachekit', op: (i) => open.sliding.limit(allowedKey(i)) },
-        { name: 'cachekit sliding-log (limit 100,000)', role: 'cachekit', op: (i) => open.log.limit(allowedKey(i)) },
+        {
+          name: 'cachekit sliding-log (limit 100,000)',
+          role: 'cachekit',
+          op: (i) => open.log.limit(allowedKey(i)),
+        },
         { name: 'cachekit token-bucket', role: 'cachekit', op: (i) => open.bucket.limit(allowedKey(i)) },
         { name: 'cachekit gcra', role: 'cachekit', op: (i) => open.gcra.limit(allowedKey(i)) },
       ],
@@ -130,15 +139,31 @@ try {
       title: `over-limit mix: ${OVER_KEYS} keys over their limit, ${CONCURRENCY} concurrent callers`,
       goal: 'at least 5x rate-limiter-flexible (the local block)',
       subjects: [
-        { name: 'cachekit fixed-window, localBlock', role: 'cachekit', op: (i) => over.blocked.limit(overKey(i)) },
-        { name: 'rate-limiter-flexible RateLimiterRedis', role: 'peer', op: (i) => consume(over.flexible, overKey(i)) },
+        {
+          name: 'cachekit fixed-window, localBlock',
+          role: 'cachekit',
+          op: (i) => over.blocked.limit(overKey(i)),
+        },
+        {
+          name: 'rate-limiter-flexible RateLimiterRedis',
+          role: 'peer',
+          op: (i) => consume(over.flexible, overKey(i)),
+        },
         {
           name: 'rate-limiter-flexible with inMemoryBlockOnConsumed',
           role: 'peer',
           op: (i) => consume(over.flexibleBlocked, overKey(i)),
         },
-        { name: 'cachekit gcra, localBlock', role: 'cachekit', op: (i) => over.gcraBlocked.limit(overKey(i)) },
-        { name: 'cachekit fixed-window, no localBlock', role: 'cachekit', op: (i) => over.unblocked.limit(overKey(i)) },
+        {
+          name: 'cachekit gcra, localBlock',
+          role: 'cachekit',
+          op: (i) => over.gcraBlocked.limit(overKey(i)),
+        },
+        {
+          name: 'cachekit fixed-window, no localBlock',
+          role: 'cachekit',
+          op: (i) => over.unblocked.limit(overKey(i)),
+        },
       ],
     },
   ]
@@ -169,7 +194,10 @@ try {
     for (const row of table.rows) lines.push(`| ${row.join(' | ')} |`)
     const ratio = result.measurements[0]!.opsPerSec / result.measurements[1]!.opsPerSec
     lines.push('', ...referenceNotes(result.measurements))
-    lines.push(`${result.measurements[0]!.name} ÷ ${result.measurements[1]!.name}: **${formatRatio(ratio)}** (goal: ${result.goal}).`, '')
+    lines.push(
+      `${result.measurements[0]!.name} ÷ ${result.measurements[1]!.name}: **${formatRatio(ratio)}** (goal: ${result.goal}).`,
+      '',
+    )
   }
   const out = new URL(`../../results/ratelimit${quick ? '-quick' : ''}`, import.meta.url).pathname
   writeFileSync(`${out}.md`, `${lines.join('\n')}\n`)
