@@ -137,12 +137,13 @@ describe('only on Redis', () => {
     expect(after).toMatchObject({ allowed: true, source: 'redis' })
   })
 
-  it('state that is not ours (garbage, a wrong type) is dropped and reported, never trusted', async () => {
+  it('state that is not ours (garbage, a wrong type) is dropped, never trusted; garbage is reported', async () => {
     const client = redisClient('standalone')
+    const prefix = `corrupt${Date.now()}:`
     const limiter = createRateLimiter({
       client,
       closeClient: false,
-      prefix: 'corrupt:',
+      prefix,
       onRedisDown: 'fail-closed',
       rules: [
         { name: 'fw', algorithm: 'fixed-window', limit: 3, window: '1m' },
@@ -155,12 +156,17 @@ describe('only on Redis', () => {
     onCleanup(() => limiter.close())
     const reports: string[][] = []
     limiter.on('corrupt', ({ rules }) => reports.push(rules))
-    const tag = hashTag('victim')
-    await client.set(`corrupt:fw:${tag}`, 'not a number', 'PX', 60_000)
-    await client.hset(`corrupt:sw:${tag}`, 'w', 'x', 'c', '1', 'p', '0')
-    await client.set(`corrupt:sl:${tag}`, 'a string, not a sorted set')
-    await client.sadd(`corrupt:tb:${tag}`, 'a set')
-    await client.hset(`corrupt:gc:${tag}`, 'a', 'hash')
+    const keyOf = async (rule: string, user: string) => `${prefix}${rule}:${hashTag(user)}`
+    // Let the limiter write good state, then spoil it: garbage, a flipped digit separator, a wrong type.
+    await limiter.limit('victim')
+    const spoiled: Record<string, (k: string) => Promise<unknown>> = {
+      fw: (k) => client.set(k, 'not a number', 'PX', 60_000),
+      sw: (k) => client.set(k, '1:x:0', 'PX', 60_000),
+      sl: (k) => client.del(k).then(() => client.set(k, 'a string, not a sorted set')),
+      tb: (k) => client.set(k, '2.5;1700000000000000', 'PX', 60_000),
+      gc: (k) => client.set(k, '17000000000000000000000x', 'PX', 60_000),
+    }
+    for (const [rule, spoil] of Object.entries(spoiled)) await spoil((await keyOf(rule, 'victim'))!)
     const result = await limiter.limit('victim')
     expect(result).toMatchObject({ allowed: true, source: 'redis' })
     expect(result.rules.map((r) => r.remaining)).toEqual([2, 2, 2, 2, 2])
@@ -168,6 +174,17 @@ describe('only on Redis', () => {
     // The dropped state was replaced by good state: the next decision is clean.
     expect((await limiter.limit('victim')).rules.map((r) => r.remaining)).toEqual([1, 1, 1, 1, 1])
     expect(reports).toHaveLength(1)
+
+    // A key of another type where a string state belongs is replaced by the next write.
+    await limiter.limit('other')
+    for (const rule of ['fw', 'sw', 'tb', 'gc']) {
+      const k = (await keyOf(rule, 'other'))!
+      await client.del(k)
+      await client.hset(k, 'count', '0')
+    }
+    const replaced = await limiter.limit('other')
+    expect(replaced.rules.map((r) => r.remaining)).toEqual([2, 2, 1, 2, 2])
+    expect(await client.type((await keyOf('fw', 'other'))!)).toBe('string')
   })
 
   it('a server that lost the script (SCRIPT FLUSH) gets it again, with no failure', async () => {

@@ -30,9 +30,12 @@ export interface DecideScript {
 /** The script for these rules, in this order. */
 export function decideScript(rules: readonly Rule[]): DecideScript {
   const codes = rules.map((rule) => rule.code)
+  // The block marker and every string state come back from one MGET (one call instead of one per key).
+  const read = ['KEYS[1]']
+  const slots = rules.map((rule, i) => (rule.code === 'sl' ? 0 : read.push(`KEYS[${i + 2}]`)))
   const source = [
-    PRELUDE,
-    ...rules.map((rule, i) => head(i + 1, rule) + SNIPPETS[rule.code].check(i + 1)),
+    PRELUDE.replace('MGET_KEYS', read.join(', ')),
+    ...rules.map((rule, i) => head(i + 1, rule, slots[i]!) + SNIPPETS[rule.code].check(i + 1)),
     `local allowed = ${codes.map((_, i) => `ok${i + 1}`).join(' and ')}`,
     'local delta = 0',
     "if mode == 'l' and allowed then delta = cost elseif mode == 'r' then delta = -cost end",
@@ -44,13 +47,15 @@ export function decideScript(rules: readonly Rule[]): DecideScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
+// A block marker's existence is read with the states; its time left (PTTL) only when it exists.
 const PRELUDE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local mode = ARGV[1]
 local cost = tonumber(ARGV[2])
 local corrupt = 0
-if mode ~= 'r' then
+local read = redis.call('MGET', MGET_KEYS)
+if mode ~= 'r' and read[1] then
   local blocked = redis.call('PTTL', KEYS[1])
   if blocked > 0 then return { blocked, now, 0 } end
 end`
@@ -58,35 +63,39 @@ end`
 /**
  * Each algorithm as two pieces of Lua for rule `i`: `check` sets ok<i>, rem<i>, reset<i>, retry<i>
  * (and what `commit` needs); `commit` records `delta` (the cost, or minus it for a refund).
- * `drop` is the same for all: forget state that is not ours, and flag the rule.
+ * States are strings: a count, a time, or numbers joined by `:` (one read, one write each),
+ * except the sliding log's sorted set. MGET reads a key of another type as missing, so a foreign value is replaced by
+ * the next write; a string that does not parse is dropped and reported (`drop`).
  */
 interface Snippet {
   check(i: number): string
   commit(i: number): string
 }
 
-const head = (i: number, rule: Rule) => `
+const head = (i: number, rule: Rule, slot: number) => `
 local key${i} = KEYS[${i + 1}]
+local got${i} = ${slot === 0 ? 'false' : `read[${slot}]`}
 local limit${i}, window${i}, burst${i} = ${rule.limit}, ${rule.windowMs * 1000}, ${rule.burst}`
 const drop = (i: number) => `redis.call('DEL', key${i}) corrupt = corrupt + ${2 ** (i - 1)}`
+/** Numbers as Lua writes them exactly (µs times have 16 digits: more than `..` keeps). */
+const exact = (expression: string) => `string.format('%.17g', ${expression})`
 
 const SNIPPETS: Record<AlgorithmCode, Snippet> = {
-  // A counter whose key expires at the window's end (PXAT): the window starts at the first request.
+  // A count whose key expires at the window's end (PXAT): the window starts at the first request.
+  // Counted in place with INCRBY: building a new string value in Lua on every decision cost the
+  // server more than the extra PEXPIRETIME read (redis-benchmark, 64 pipelined).
   fw: {
     check: (i) => `
-local count${i} = 0
-local ends${i}
-local got${i} = redis.pcall('GET', key${i})
-if type(got${i}) == 'table' then ${drop(i)}
-elseif got${i} then
+local count${i}, ends${i} = 0, nil
+if got${i} then
   count${i} = tonumber(got${i})
   if count${i} == nil then ${drop(i)} count${i} = 0
   else
     ends${i} = redis.call('PEXPIRETIME', key${i})
-    if ends${i} < 0 then count${i} = 0 end
+    if ends${i} < 0 then count${i}, ends${i} = 0, nil end
   end
 end
-if count${i} == 0 then ends${i} = math.floor(now / 1000) + math.ceil(window${i} / 1000) end
+if ends${i} == nil then ends${i} = math.floor(now / 1000) + math.ceil(window${i} / 1000) end
 local reset${i} = ends${i} * 1000 - now
 local ok${i} = count${i} + cost <= limit${i}
 local rem${i}, retry${i} = limit${i} - count${i} - cost, 0
@@ -101,16 +110,15 @@ elseif count${i} + delta <= 0 then redis.call('DEL', key${i})
 else redis.call('INCRBY', key${i}, delta) end`,
   },
 
-  // Two aligned windows: this one's count and the previous one's, weighted by how much of it the
-  // sliding window still covers.
+  // "window index:count:previous count": this aligned window's count and the previous one's,
+  // weighted by how much of it the sliding window still covers.
   sw: {
     check: (i) => `
 local index${i} = math.floor(now / window${i})
 local current${i}, previous${i} = 0, 0
-local got${i} = redis.pcall('HMGET', key${i}, 'w', 'c', 'p')
-if got${i}.err then ${drop(i)}
-elseif got${i}[1] then
-  local at, c, p = tonumber(got${i}[1]), tonumber(got${i}[2]), tonumber(got${i}[3])
+if got${i} then
+  local at, c, p = string.match(got${i}, '^([^:]+):([^:]+):([^:]+)$')
+  at, c, p = tonumber(at), tonumber(c), tonumber(p)
   if at == nil or c == nil or p == nil then ${drop(i)}
   elseif at == index${i} then current${i}, previous${i} = c, p
   elseif at == index${i} - 1 then previous${i} = c end
@@ -137,15 +145,14 @@ else
   end
 end`,
     commit: (i) => `
-redis.call('HSET', key${i}, 'w', index${i}, 'c', math.max(0, current${i} + delta), 'p', previous${i})
-redis.call('PEXPIRE', key${i}, math.ceil((left${i} + window${i}) / 1000))`,
+redis.call('SET', key${i}, ${exact(`index${i}`)} .. ':' .. ${exact(`math.max(0, current${i} + delta)`)} .. ':' .. ${exact(`previous${i}`)}, 'PX', math.ceil((left${i} + window${i}) / 1000))`,
   },
 
   // Every allowed request's time in a sorted set; what is older than the window is removed first.
   sl: {
     check: (i) => `
-local got${i} = redis.pcall('ZREMRANGEBYSCORE', key${i}, '-inf', now - window${i})
-if type(got${i}) == 'table' and got${i}.err then ${drop(i)} end
+local removed${i} = redis.pcall('ZREMRANGEBYSCORE', key${i}, '-inf', now - window${i})
+if type(removed${i}) == 'table' and removed${i}.err then ${drop(i)} end
 local count${i} = redis.call('ZCARD', key${i})
 local ok${i} = count${i} + cost <= limit${i}
 local rem${i}, reset${i}, retry${i} = limit${i} - count${i} - cost, window${i}, 0
@@ -175,15 +182,14 @@ else
 end`,
   },
 
-  // Tokens and when they were counted; the refill is continuous.
+  // "tokens:when counted (µs)"; the refill is continuous.
   tb: {
     check: (i) => `
 local rate${i} = limit${i} / window${i}
 local tokens${i} = burst${i}
-local got${i} = redis.pcall('HMGET', key${i}, 'k', 't')
-if got${i}.err then ${drop(i)}
-elseif got${i}[1] then
-  local k, at = tonumber(got${i}[1]), tonumber(got${i}[2])
+if got${i} then
+  local k, at = string.match(got${i}, '^([^:]+):([^:]+)$')
+  k, at = tonumber(k), tonumber(at)
   if k == nil or at == nil then ${drop(i)}
   else tokens${i} = math.min(burst${i}, k + math.max(0, now - at) * rate${i}) end
 end
@@ -200,19 +206,16 @@ if not ok${i} then
 end`,
     commit: (i) => `
 local left${i} = math.min(burst${i}, tokens${i} - delta)
-redis.call('HSET', key${i}, 'k', string.format('%.17g', left${i}), 't', now)
-redis.call('PEXPIRE', key${i}, math.ceil((burst${i} - left${i}) / rate${i} / 1000) + 1)`,
+redis.call('SET', key${i}, ${exact(`left${i}`)} .. ':' .. ${exact('now')}, 'PX', math.ceil((burst${i} - left${i}) / rate${i} / 1000) + 1)`,
   },
 
-  // The theoretical arrival time: a request may arrive once it is at most `burst` intervals ahead.
+  // The theoretical arrival time (µs): a request may arrive once it is at most \`burst\` intervals ahead.
   gc: {
     check: (i) => `
 local interval${i} = window${i} / limit${i}
 local tolerance${i} = interval${i} * burst${i}
 local arrival${i} = now
-local got${i} = redis.pcall('GET', key${i})
-if type(got${i}) == 'table' then ${drop(i)}
-elseif got${i} then
+if got${i} then
   local at = tonumber(got${i})
   if at == nil then ${drop(i)} elseif at > now then arrival${i} = at end
 end
@@ -230,6 +233,6 @@ end`,
     commit: (i) => `
 local moved${i} = math.max(now, arrival${i} + delta * interval${i})
 if moved${i} <= now then redis.call('DEL', key${i})
-else redis.call('SET', key${i}, string.format('%.17g', moved${i}), 'PX', math.ceil((moved${i} - now) / 1000) + 1) end`,
+else redis.call('SET', key${i}, ${exact(`moved${i}`)}, 'PX', math.ceil((moved${i} - now) / 1000) + 1) end`,
   },
 }
