@@ -136,7 +136,7 @@ describe('scheduleWarming', () => {
     expect(() => scheduleWarming(cache, [once()], { every: 100 })).toThrow(/read only once/)
     expect(() => scheduleWarming(cache, [], {} as never)).toThrow(/needs `every`/)
     expect(() => scheduleWarming(cache, [], { every: 0 })).toThrow(/at least 1 ms/)
-    expect(() => scheduleWarming(cache, [], { every: 'often' })).toThrow(
+    expect(() => scheduleWarming(cache, [], { every: 'often' as never })).toThrow(
       expect.objectContaining({ code: 'E_INVALID_DURATION' }),
     )
     expect(() => scheduleWarming(cache, [], { every: 10, onRun: 1 as never })).toThrow(/onRun/)

@@ -128,7 +128,7 @@ describe('warm', () => {
       cache,
       [
         [
-          { key: 'a', value: 1, ttl: 'soon' },
+          { key: 'a', value: 1, ttl: 'soon' as never },
           { key: 'b', value: 2 },
         ],
       ],
@@ -142,9 +142,7 @@ describe('warm', () => {
   it('passes ttl, tags and grace of each item to the cache', async () => {
     const cache = localCache()
     await warm(cache, [[{ key: 'a', value: 1, ttl: 5_000, tags: ['t'], grace: 1_000 }]])
-    const [{ entry }] = cache.l1Entries() as [
-      { entry: { createdAt: number; expiresAt: number; hardExpiresAt: number } },
-    ]
+    const { entry } = cache.l1Entries()[0]!
     expect(entry.expiresAt - entry.createdAt).toBe(5_000)
     expect(entry.hardExpiresAt - entry.expiresAt).toBe(1_000)
     await cache.invalidateTags(['t'])

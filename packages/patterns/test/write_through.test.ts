@@ -101,7 +101,7 @@ describe('writeThrough options', () => {
     const save = writeThrough(cache, { write: async (id: string) => ({ id }), key: (_, id) => `k:${id}` })
     await save('1')
     expect(await cache.get('k:1')).toEqual({ id: '1' })
-    const [{ entry }] = cache.l1Entries() as [{ entry: { createdAt: number; expiresAt: number } }]
+    const { entry } = cache.l1Entries()[0]!
     expect(entry.expiresAt - entry.createdAt).toBe(1_000)
   })
 })
