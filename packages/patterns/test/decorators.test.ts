@@ -143,7 +143,7 @@ describe('@Cached', () => {
     class Reports {
       @Cached({ cache })
       async build(
-        filter: { from: Date; tags: Set<string>; owner?: string | null },
+        _filter: { from: Date; tags: Set<string>; owner?: string | null },
         limit: bigint,
       ): Promise<number> {
         calls++
@@ -197,7 +197,7 @@ describe('@Cached', () => {
         return [q.slice(0, 3)]
       }
 
-      @CacheInvalidate({ cache, keys: (_: void, q: string) => [`search:${q}`] })
+      @CacheInvalidate({ cache, keys: (_: unknown, q: string) => [`search:${q}`] })
       async forget(_q: string): Promise<void> {}
     }
     const search = new Search()

@@ -114,7 +114,9 @@ try {
   for (const row of rows) {
     const ms = median(timings.get(row)!)
     const rate = KEYS / (ms / 1000)
-    lines.push(`| ${row.name} | ${row.role} | ${(ms / 1000).toFixed(2)} s | ${Math.round(rate).toLocaleString('en')} | ${(rate / reference).toFixed(2)}x |`)
+    lines.push(
+      `| ${row.name} | ${row.role} | ${(ms / 1000).toFixed(2)} s | ${Math.round(rate).toLocaleString('en')} | ${(rate / reference).toFixed(2)}x |`,
+    )
   }
   lines.push('')
   const out = new URL(`../../results/warming${quick ? '-quick' : ''}.md`, import.meta.url).pathname
