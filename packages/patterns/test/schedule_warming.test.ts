@@ -116,6 +116,12 @@ describe('scheduleWarming', () => {
     await vi.advanceTimersByTimeAsync(1_000)
     expect(schedule.runs).toBe(1)
 
+    const closedFirst = localCache()
+    await closedFirst.close()
+    const late = scheduleWarming(closedFirst, [[['k', 1]]], { every: 100 })
+    await settle()
+    expect(late).toMatchObject({ stopped: true, runs: 1 })
+
     const other = localCache()
     const abort = new AbortController()
     const bySignal = scheduleWarming(other, [[['k', 1]]], {

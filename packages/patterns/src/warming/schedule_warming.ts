@@ -1,4 +1,4 @@
-import { type Cache, type Duration, InvalidOptionError, parseDuration } from '@cachekit/core'
+import { type Cache, CacheError, type Duration, InvalidOptionError, parseDuration } from '@cachekit/core'
 import { assertCache, describe, optionalFunction, optionsObject } from '../options.js'
 import { isReusableLoader } from './loader_source.js'
 import { warm } from './warm.js'
@@ -192,6 +192,9 @@ class Schedule implements WarmingSchedule {
       (report) => {
         this.lastReport = report
         guard(() => this.hooks.onRun?.(report))
+        // Given a cache that was already closed, no `close` event comes: its writes say so.
+        if (report.errors.some((failure) => CacheError.hasCode(failure.error, 'E_STORE_CLOSED')))
+          void this.stop()
       },
       (error: unknown) => guard(() => this.hooks.onError?.(error)),
     )

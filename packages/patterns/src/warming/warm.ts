@@ -92,12 +92,19 @@ class WarmRun {
   }
 
   async start(): Promise<WarmReport> {
+    let onAbort = () => undefined as void
     const stopped = new Promise<'stopped'>((resolve) => {
-      if (this.signal?.aborted) resolve('stopped')
-      this.signal?.addEventListener('abort', () => resolve('stopped'), { once: true })
+      onAbort = () => resolve('stopped')
+      if (this.signal?.aborted) onAbort()
+      else this.signal?.addEventListener('abort', onAbort, { once: true })
     })
     const workers = Array.from({ length: this.concurrency }, (_, worker) => this.work(worker, stopped))
-    await Promise.all(workers)
+    try {
+      await Promise.all(workers)
+    } finally {
+      // A signal may outlive many runs (an app's shutdown signal): leave no listener on it.
+      this.signal?.removeEventListener('abort', onAbort)
+    }
     for (const source of this.sources) source.close()
     return {
       ...this.progress(),
