@@ -1,5 +1,6 @@
 export type { Bus, BusHandler, BusLoss, BusMessage, Unsubscribe } from './bus.js'
 export { Cache } from './cache/cache.js'
+export type { L1Entry } from './cache/cache_core.js'
 export type {
   CacheEventMap,
   CacheEventName,

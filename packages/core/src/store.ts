@@ -62,6 +62,13 @@ export interface Store<V = Uint8Array> {
    * answered. Must not carry secrets (passwords).
    */
   connectionError?(): Error | undefined
+
+  /**
+   * Optional, local stores: the live entries whose key starts with `prefix` (all of them when it is
+   * empty), most recently used first, without counting them as reads or changing their recency, so
+   * listing a store does not reorder what it evicts next. Used by `cache.l1Entries()` (snapshots).
+   */
+  entries?(prefix: string): Iterable<readonly [key: string, value: V]>
 }
 
 /** One write of `Store.setMany`. */

@@ -24,6 +24,12 @@ export interface MemoryStore<V = Uint8Array> extends Store<V> {
    * Not needed for correctness (an expired entry is never returned), only to give memory back early.
    */
   prune(): Promise<number>
+  /**
+   * The live entries whose key starts with `prefix` (all when omitted), most recently used first,
+   * without counting reads or bumping recency. Lazy: take what you need before writing to the store.
+   * Throws once closed.
+   */
+  entries(prefix?: string): IterableIterator<[key: string, value: V]>
   /** Same as `close`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>
 }
@@ -157,6 +163,11 @@ class LruMemoryStore<V> implements MemoryStore<V> {
     }
   }
 
+  entries(prefix = ''): IterableIterator<[key: string, value: V]> {
+    this.check()
+    return liveEntries(this.lru, prefix)
+  }
+
   async prune(): Promise<number> {
     this.check()
     const before = this.counters.expirations
@@ -269,6 +280,14 @@ class LruMemoryStore<V> implements MemoryStore<V> {
   private rejectClosed(): Promise<never> {
     return Promise.reject(new StoreClosedError(this.name))
   }
+}
+
+/** lru-cache lists entries most recently used first, skipping expired ones, without touching recency. */
+function* liveEntries<V>(
+  lru: LRUCache<string, NonNullable<V>>,
+  prefix: string,
+): IterableIterator<[string, V]> {
+  for (const [key, value] of lru.entries()) if (key.startsWith(prefix)) yield [key, value]
 }
 
 /** lru-cache's TTL option: 0 means none. Rejects what Redis would (0, negative, NaN). */

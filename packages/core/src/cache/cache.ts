@@ -1,6 +1,6 @@
 import type { CacheEntry } from '../entry.js'
 import { CacheClosedError, InvalidOptionError } from '../errors.js'
-import type { CacheCore } from './cache_core.js'
+import type { CacheCore, L1Entry } from './cache_core.js'
 import type { CacheEventName, CacheListener } from './cache_events.js'
 import type {
   Factory,
@@ -320,6 +320,32 @@ export class Cache {
     if (!known)
       throw new InvalidOptionError(`[cachekit/core] unknown profile "${name}": define it with options first`)
     return new Cache(this.core, this.space, { ...this.defaults, ...known })
+  }
+
+  /**
+   * The fresh entries this process's L1 holds for this cache or namespace (namespaces nested in it
+   * included), most recently used first, with their store keys. Reads nothing from L2, counts no hit
+   * and leaves L1's order alone. Empty when the L1 store cannot list its entries (it has no
+   * `entries`, which `memoryStore` has). For snapshots: pass them to `restoreL1` in another process.
+   * @throws CacheClosedError (`E_STORE_CLOSED`) after `close()`.
+   */
+  l1Entries(): L1Entry[] {
+    return this.core.l1Entries(this.space.path)
+  }
+
+  /**
+   * Puts entries listed by `l1Entries` (here or in another process of the same app) into this
+   * process's L1 only: L2 is not written and nothing is announced on the bus. Each entry keeps its
+   * own times, so its remaining TTL runs on and an invalidation of its tags made since it was created
+   * still applies; it stays in L1 at most `l1MaxTtl`, like any copy. Left out: entries no longer
+   * fresh, and keys L1 already holds (a copy read or written since is newer). Restore before serving:
+   * writes other processes made while this one was down reach it only by TTL or `l1MaxTtl`.
+   * @returns how many entries went into L1 (0 without an L1).
+   * @throws InvalidOptionError (`E_INVALID_OPTION`), before anything is written, when an item is not
+   *   an entry or its key lies outside this cache or namespace.
+   */
+  restoreL1(entries: readonly L1Entry[]): Promise<number> {
+    return this.core.restoreL1(entries, this.space.path)
   }
 
   /** Resolves once the cache is subscribed to its bus (immediately without one). */

@@ -1,6 +1,6 @@
 import type { Bus } from '../bus.js'
-import type { CacheEntry } from '../entry.js'
-import { CacheClosedError, CacheError, StoreFailureError } from '../errors.js'
+import { type CacheEntry, isFresh } from '../entry.js'
+import { CacheClosedError, CacheError, InvalidOptionError, StoreFailureError } from '../errors.js'
 import { escapeGlob } from '../glob.js'
 import type { DistributedLock, Store } from '../store.js'
 import type { TagIndex } from '../tag_index.js'
@@ -12,6 +12,7 @@ import { ErrorReporter } from './error_reporter.js'
 import { GraceBackoff } from './grace_backoff.js'
 import { InvalidationEpochs } from './invalidation_epochs.js'
 import { internalKey } from './key_space.js'
+import { fillL1 } from './l1_fill.js'
 import { L1Sync } from './l1_sync.js'
 import { ReadPath } from './read_path.js'
 import { RemoteTier } from './remote_tier.js'
@@ -46,6 +47,7 @@ export class CacheCore {
 
   private readonly stats = new StatsCounters()
   private readonly l1: Store<CacheEntry> | undefined
+  private readonly l1MaxTtlMs: number | undefined
   private readonly remote: RemoteTier | undefined
   private readonly sync: L1Sync | undefined
   private readonly tagIndex: TagIndex | undefined
@@ -65,6 +67,7 @@ export class CacheCore {
     this.errors = new ErrorReporter(this.events, this.stats, resolved.throwErrors)
     this.backoff = new GraceBackoff(resolved.graceBackoffMs)
     this.l1 = options.l1
+    this.l1MaxTtlMs = resolved.l1MaxTtlMs
     this.bus = options.bus
     this.tagIndex = options.tagIndex
     this.unusedFallback = options.l2 ? undefined : options.fallback
@@ -181,6 +184,42 @@ export class CacheCore {
     return new Promise((resolve) => setTimeout(resolve, ms))
   }
 
+  /** L1's fresh entries under the store-key prefix `path`, most recently used first (see `Cache.l1Entries`). */
+  l1Entries(path: string): L1Entry[] {
+    this.assertOpen()
+    const listed = this.l1?.entries?.(path)
+    if (!listed) return []
+    const now = Date.now()
+    const found: L1Entry[] = []
+    for (const [storeKey, entry] of listed) if (isFresh(entry, now)) found.push({ storeKey, entry })
+    return found
+  }
+
+  /**
+   * Puts entries into L1 alone, least recently used first so L1 ends up in the order they were
+   * listed in (see `Cache.restoreL1`). Everything is checked before anything is written.
+   */
+  async restoreL1(entries: readonly L1Entry[], path: string): Promise<number> {
+    this.assertOpen()
+    if (!Array.isArray(entries)) {
+      throw new InvalidOptionError('[cachekit/core] restoreL1 takes an array of { storeKey, entry }')
+    }
+    for (const item of entries) checkL1Entry(item, path)
+    const l1 = this.l1
+    if (!l1) return 0
+    let restored = 0
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const { storeKey, entry } = entries[i]!
+      if (!isFresh(entry)) continue
+      // A copy in L1 was read from L2 or written here since this process started: it is newer.
+      const held = l1.getSync ? l1.getSync(storeKey) : await l1.get(storeKey).catch(() => undefined)
+      if (held !== undefined) continue
+      await fillL1(l1, storeKey, entry, this.l1MaxTtlMs)
+      restored++
+    }
+    return restored
+  }
+
   /** Counters since creation, and whether the fallback is serving. */
   snapshot(): CacheStats {
     return this.stats.snapshot(this.remote?.usingFallback ?? false)
@@ -194,6 +233,7 @@ export class CacheCore {
   async close(): Promise<void> {
     if (this.isClosed) return
     this.isClosed = true
+    this.events.emit('close', {})
     await this.started
     await this.sweeper?.stop()
     await this.tagTimes?.stop()
@@ -211,6 +251,41 @@ export class CacheCore {
     if (failures.length === 1) throw failures[0]
     if (failures.length > 1)
       throw new AggregateError(failures, '[cachekit/core] parts of the cache failed to close')
+  }
+}
+
+/** An entry of L1 with the key the stores see, as `Cache.l1Entries` lists it and `Cache.restoreL1` takes it. */
+export interface L1Entry {
+  /** The key the stores see: the cache's prefix, the namespace path, then the key (as in events). */
+  readonly storeKey: string
+  /** The entry itself, with its own creation and expiry times and its (scoped) tags. */
+  readonly entry: CacheEntry
+}
+
+function checkL1Entry(item: unknown, path: string): void {
+  const { storeKey, entry } = (item ?? {}) as { storeKey?: unknown; entry?: Partial<CacheEntry> }
+  if (typeof storeKey !== 'string' || !storeKey.startsWith(path)) {
+    throw new InvalidOptionError(
+      `[cachekit/core] restoreL1: ${JSON.stringify(storeKey)} is not a key of this cache (its keys start with ${JSON.stringify(path)})`,
+    )
+  }
+  const valid =
+    typeof entry === 'object' &&
+    entry !== null &&
+    'value' in entry &&
+    typeof entry.createdAt === 'number' &&
+    typeof entry.expiresAt === 'number' &&
+    typeof entry.hardExpiresAt === 'number' &&
+    entry.hardExpiresAt >= entry.expiresAt &&
+    Array.isArray(entry.tags) &&
+    entry.tags.every((tag) => typeof tag === 'string')
+  if (!valid) {
+    throw new InvalidOptionError(
+      `[cachekit/core] restoreL1: the entry of ${JSON.stringify(storeKey)} is not a cache entry`,
+      {
+        key: storeKey,
+      },
+    )
   }
 }
 

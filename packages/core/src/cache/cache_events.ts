@@ -42,6 +42,11 @@ export interface CacheEventMap {
   'fallback:open': { error: CacheError }
   /** The remote tier answers again and is back in use. */
   'fallback:close': { downtimeMs: number }
+  /**
+   * `close()` was called: emitted once, before the cache closes its parts, so work tied to the cache
+   * (a scheduled warming, a timer of the app's) can stop first.
+   */
+  close: Record<string, never>
 }
 
 /** A name of a cache event. */

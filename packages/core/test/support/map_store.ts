@@ -109,6 +109,15 @@ export class MapStore<V> implements Store<V> {
     }
   }
 
+  /** Live entries in insertion order (a Map has no recency), as a local store's `entries`. */
+  *entries(prefix: string): Iterable<readonly [string, V]> {
+    this.check()
+    for (const key of [...this.data.keys()]) {
+      const value = this.read(key)
+      if (key.startsWith(prefix) && value !== undefined) yield [key, value]
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true
   }
