@@ -243,19 +243,26 @@ export class Flusher<V> {
   }
 
   /**
-   * Writes the groups, retrying failures with backoff. A failed part is split in two before its
-   * retry, so one entry the sink always refuses ends in the dead-letter stream with few others.
+   * Writes the groups. A failed call is retried whole, after a backoff, while its keys have attempts
+   * left (a sink that is down gets one call per backoff, not one per key). Keys out of attempts are
+   * then split in halves and tried again at once, down to single keys: one record the sink always
+   * refuses ends alone in the dead-letter stream, and the rest of its batch still gets written.
    */
   private async deliver(groups: KeyGroup<V>[]): Promise<void> {
     const { sink, maxAttempts, retryDelayMs, maxRetryDelayMs } = this.options
-    const work: KeyGroup<V>[][] = [groups]
+    const work: Array<{ part: KeyGroup<V>[]; delayMs: number }> = [{ part: groups, delayMs: 0 }]
     while (work.length > 0) {
-      const part = work.shift()!
+      const { part, delayMs } = work.shift()!
+      if (delayMs > 0) {
+        await this.pause(delayMs)
+        // Stopping leaves the rest pending: another consumer (or this one, restarted) takes it over.
+        if (this.stopped) return
+        await this.keepClaimed(part)
+      }
       const records = part.map(({ key, entries }) => {
         const last = entries.at(-1)!
         return { key, value: last.value, version: last.id }
       })
-      const ids = part.flatMap(({ entries }) => entries.map(({ id }) => id))
       const startedAt = Date.now()
       try {
         await sink.writeBatch(records)
@@ -263,25 +270,26 @@ export class Flusher<V> {
         for (const group of part) group.attempts++
         const exhausted = part.filter(({ attempts }) => attempts >= maxAttempts)
         const rest = part.filter(({ attempts }) => attempts < maxAttempts)
-        for (const group of exhausted) await this.deadLetter(group.entries, error, group.attempts)
-        if (rest.length === 0) continue
-        this.counters.retries++
-        const attempt = Math.max(...rest.map(({ attempts }) => attempts))
-        const delayMs = backoffDelay(attempt, retryDelayMs, maxRetryDelayMs)
-        this.emitter.emit('retry', {
-          entries: rest.reduce((n, g) => n + g.entries.length, 0),
-          attempt,
-          delayMs,
-          error,
-        })
-        await this.pause(delayMs)
-        // Stopping leaves the rest pending: another consumer (or this one, restarted) takes it over.
-        if (this.stopped) return
-        await this.keepClaimed(rest)
-        const middle = Math.ceil(rest.length / 2)
-        work.unshift(...(rest.length > 1 ? [rest.slice(0, middle), rest.slice(middle)] : [rest]))
+        if (part.length === 1 && exhausted.length === 1) {
+          await this.deadLetter(exhausted[0]!.entries, error, exhausted[0]!.attempts)
+          continue
+        }
+        if (exhausted.length > 0) {
+          const middle = Math.ceil(exhausted.length / 2)
+          const halves =
+            exhausted.length > 1 ? [exhausted.slice(0, middle), exhausted.slice(middle)] : [exhausted]
+          work.unshift(...halves.map((half) => ({ part: half, delayMs: 0 })))
+          this.retrying(exhausted, 0, error)
+        }
+        if (rest.length > 0) {
+          const attempt = Math.max(...rest.map(({ attempts }) => attempts))
+          const next = backoffDelay(attempt, retryDelayMs, maxRetryDelayMs)
+          work.push({ part: rest, delayMs: Math.max(next, 1) })
+          this.retrying(rest, next, error)
+        }
         continue
       }
+      const ids = part.flatMap(({ entries }) => entries.map(({ id }) => id))
       // Acknowledged only now: a crash before this line leaves the entries pending, to be written again.
       if (await this.acknowledge(ids)) {
         this.counters.flushed += ids.length
@@ -294,6 +302,13 @@ export class Flusher<V> {
         await this.trim()
       }
     }
+  }
+
+  private retrying(groups: readonly KeyGroup<V>[], delayMs: number, error: unknown): void {
+    this.counters.retries++
+    const attempt = Math.max(...groups.map(({ attempts }) => attempts)) + 1
+    const entries = groups.reduce((n, { entries }) => n + entries.length, 0)
+    this.emitter.emit('retry', { entries, attempt, delayMs, error })
   }
 
   /**
