@@ -11,7 +11,7 @@ export interface WriteBehindEventMap {
     readonly maxLag: number
     readonly action: 'wait' | 'refuse'
   }
-  /** A batch reached the sink and its entries were acknowledged. */
+  /** A batch reached the sink and its entries were acknowledged (and trimmed, when due). */
   flush: { readonly entries: number; readonly records: number; readonly durationMs: number }
   /** A batch failed in the sink and will be tried again after `delayMs`. */
   retry: {

@@ -294,12 +294,9 @@ export class Flusher<V> {
       if (await this.acknowledge(ids)) {
         this.counters.flushed += ids.length
         this.counters.batches++
-        this.emitter.emit('flush', {
-          entries: ids.length,
-          records: records.length,
-          durationMs: Date.now() - startedAt,
-        })
+        const durationMs = Date.now() - startedAt
         await this.trim()
+        this.emitter.emit('flush', { entries: ids.length, records: records.length, durationMs })
       }
     }
   }

@@ -131,7 +131,7 @@ export function resolveOptions<V>(options: WriteBehindOptions<V>): ResolvedOptio
   const maxLen =
     options.maxLen ?? (maxLag === Number.POSITIVE_INFINITY ? 1_000_000 : Math.max(1_000_000, 2 * maxLag))
   integer(maxLen, 'maxLen', 1, 1e12)
-  if (maxLen <= maxLag) {
+  if (Number.isFinite(maxLag) && maxLen <= maxLag) {
     throw new InvalidOptionError('[cachekit/patterns] `maxLen` must be greater than `maxLag`')
   }
   const onLagExceeded = options.onLagExceeded ?? 'wait'

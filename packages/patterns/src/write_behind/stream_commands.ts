@@ -26,7 +26,14 @@ export async function groupInfo(
   stream: string,
   group: string,
 ): Promise<GroupInfo | undefined> {
-  const groups = (await client.xinfo('GROUPS', stream)) as unknown[][]
+  let groups: unknown[][]
+  try {
+    groups = (await client.xinfo('GROUPS', stream)) as unknown[][]
+  } catch (error) {
+    // No stream (deleted, or a server that came back empty): no group either.
+    if (error instanceof Error && /no such key/i.test(error.message)) return undefined
+    throw error
+  }
   for (const flat of groups) {
     const info = new Map<string, unknown>()
     for (let i = 0; i + 1 < flat.length; i += 2) info.set(String(flat[i]), flat[i + 1])

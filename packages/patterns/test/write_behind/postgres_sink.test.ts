@@ -48,7 +48,10 @@ describe('postgresSink', () => {
       b: { value: 'only', version: versionToDecimal('1700000000000-7') },
     })
     await sink.writeBatch([{ key: 'a', value: { name: 'newer' }, version: '1700000000001-1' }])
-    expect((await rows(table)).a).toEqual({ value: { name: 'newer' }, version: versionToDecimal('1700000000001-1') })
+    expect((await rows(table)).a).toEqual({
+      value: { name: 'newer' },
+      version: versionToDecimal('1700000000001-1'),
+    })
   })
 
   test('whatever the order and the repeats of the batches, each row ends at its highest version', async () => {
@@ -60,26 +63,31 @@ describe('postgresSink', () => {
       value: fc.oneof(fc.string(), fc.integer(), fc.dictionary(fc.string(), fc.string())),
     })
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(write, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 6 }), async (batches) => {
-        await pool.query(`TRUNCATE "${table}"`)
-        const best = new Map<string, { order: number }>()
-        for (const batch of batches) {
-          await sink.writeBatch(batch.map(({ key, ms, seq, value }) => ({ key, value, version: `${ms}-${seq}` })))
-          for (const { key, ms, seq } of batch) {
-            const order = ms * 10 + seq
-            const seen = best.get(key)
-            if (!seen || seen.order < order) best.set(key, { order })
+      fc.asyncProperty(
+        fc.array(fc.array(write, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 6 }),
+        async (batches) => {
+          await pool.query(`TRUNCATE "${table}"`)
+          const best = new Map<string, { order: number }>()
+          for (const batch of batches) {
+            await sink.writeBatch(
+              batch.map(({ key, ms, seq, value }) => ({ key, value, version: `${ms}-${seq}` })),
+            )
+            for (const { key, ms, seq } of batch) {
+              const order = ms * 10 + seq
+              const seen = best.get(key)
+              if (!seen || seen.order < order) best.set(key, { order })
+            }
           }
-        }
-        const stored = await rows(table)
-        expect(Object.keys(stored).sort()).toEqual([...best.keys()].sort())
-        for (const [key, { order }] of best) {
-          expect(stored[key]!.version).toBe(versionToDecimal(`${Math.floor(order / 10)}-${order % 10}`))
-          // Among equal versions the first write stays (idempotence); compare the version only then.
-          const equal = batches.flat().filter((w) => w.key === key && w.ms * 10 + w.seq === order)
-          expect(equal.map((w) => w.value)).toContainEqual(stored[key]!.value)
-        }
-      }),
+          const stored = await rows(table)
+          expect(Object.keys(stored).sort()).toEqual([...best.keys()].sort())
+          for (const [key, { order }] of best) {
+            expect(stored[key]!.version).toBe(versionToDecimal(`${Math.floor(order / 10)}-${order % 10}`))
+            // Among equal versions the first write stays (idempotence); compare the version only then.
+            const equal = batches.flat().filter((w) => w.key === key && w.ms * 10 + w.seq === order)
+            expect(equal.map((w) => w.value)).toContainEqual(stored[key]!.value)
+          }
+        },
+      ),
       { numRuns: 40, seed: 14 },
     )
   })
@@ -96,7 +104,9 @@ describe('postgresSink', () => {
       'public."users"',
     ]
     for (const table of attempts) {
-      expect(() => postgresSink({ client: pool, table })).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }))
+      expect(() => postgresSink({ client: pool, table })).toThrow(
+        expect.objectContaining({ code: 'E_INVALID_OPTION' }),
+      )
     }
     expect(() => postgresSink({ client: pool, table: 't', keyColumn: 'k); --' })).toThrow(
       expect.objectContaining({ code: 'E_INVALID_OPTION' }),
@@ -104,7 +114,9 @@ describe('postgresSink', () => {
     expect(() => postgresSink({ client: pool, table: 't', keyColumn: 'v', valueColumn: 'v' })).toThrow(
       expect.objectContaining({ code: 'E_INVALID_OPTION' }),
     )
-    expect(() => postgresSink({ client: {} as never, table: 't' })).toThrow(expect.objectContaining({ code: 'E_INVALID_OPTION' }))
+    expect(() => postgresSink({ client: {} as never, table: 't' })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTION' }),
+    )
     expect(postgresSink({ client: pool, table: 'public.Users_2' }).table).toBe('"public"."Users_2"')
   })
 

@@ -3,8 +3,8 @@ import { memoryStore } from '@cachekit/memory'
 import { describe, expect, test } from 'vitest'
 import {
   compareVersions,
-  type WriteBehindOptions,
   WriteBehindLagError,
+  type WriteBehindOptions,
   type WriteReceipt,
   writeBehind,
 } from '../../src/index.js'
@@ -44,7 +44,9 @@ describe.each(topologies)('write-behind on %s', (topology) => {
     // 100 consecutive entries hold each of the 50 keys twice: one record per key, the later write.
     expect(sink.calls).toHaveLength(5)
     for (const [batch, records] of sink.calls.entries()) {
-      expect(records.map(({ key }) => key).sort()).toEqual(Array.from({ length: 50 }, (_, k) => `user:${k}`).sort())
+      expect(records.map(({ key }) => key).sort()).toEqual(
+        Array.from({ length: 50 }, (_, k) => `user:${k}`).sort(),
+      )
       for (const { key, value, version } of records) {
         const k = Number(key.slice('user:'.length))
         const n = batch * 100 + 50 + k
@@ -72,7 +74,14 @@ describe.each(topologies)('write-behind on %s', (topology) => {
   test('past maxLag, refuse throws a typed error and writes nothing', async () => {
     const client = redisClient(topology)
     const stream = uniqueStream()
-    const wb = queue({ client, stream, sink: memorySink(), consume: false, maxLag: 5, onLagExceeded: 'refuse' })
+    const wb = queue({
+      client,
+      stream,
+      sink: memorySink(),
+      consume: false,
+      maxLag: 5,
+      onLagExceeded: 'refuse',
+    })
     for (let n = 0; n < 5; n++) await wb.write(`k${n}`, { n })
     const refused = await wb.write('k5', { n: 5 }).catch((error: unknown) => error)
     expect(refused).toBeInstanceOf(WriteBehindLagError)
@@ -99,7 +108,7 @@ describe.each(topologies)('write-behind on %s', (topology) => {
     expect(await client.xlen(stream)).toBe(6)
   })
 
-  test("entries left pending by a dead consumer are claimed; entries delivered too often go to the dead-letter stream", async () => {
+  test('entries left pending by a dead consumer are claimed; entries delivered too often go to the dead-letter stream', async () => {
     const client = redisClient(topology)
     const stream = uniqueStream()
     const sink = memorySink<Value>()
@@ -165,8 +174,8 @@ describe.each(topologies)('write-behind on %s', (topology) => {
     const writer = queue({ client, stream, sink, consume: false })
     for (let n = 0; n < 500; n++) await writer.write(`k${n % 7}`, { n })
     const consumer = queue({ client, stream, sink, batchSize: 1_000 })
-    await consumer.ready()
-    await writer.flush()
+    // One batch of all 500; its `flush` event comes after the trim.
+    await new Promise((resolve) => consumer.on('flush', resolve))
     expect(sink.rows.get('k3')?.value).toEqual({ n: 493 })
     expect(await client.xlen(stream)).toBeLessThan(500)
   })
@@ -202,7 +211,13 @@ describe('write-behind input', () => {
   test('a bad key or a value the serializer cannot take is refused before anything is written', async () => {
     const client = redisClient('standalone')
     const stream = uniqueStream()
-    const wb = writeBehind<unknown>({ client, stream, sink: memorySink(), consume: false, closeClient: false })
+    const wb = writeBehind<unknown>({
+      client,
+      stream,
+      sink: memorySink(),
+      consume: false,
+      closeClient: false,
+    })
     onCleanup(() => wb.close())
     await expect(wb.write('', 1)).rejects.toMatchObject({ code: 'E_INVALID_OPTION' })
     await expect(wb.write('big', 10n)).rejects.toMatchObject({ code: 'E_CODEC_ENCODE', key: 'big' })
