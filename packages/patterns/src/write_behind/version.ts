@@ -8,10 +8,18 @@ import { InvalidOptionError } from '@cachekit/core'
 
 const ID = /^(\d{1,20})-(\d{1,20})$/
 
-function parse(version: string): [bigint, bigint] {
+function parts(version: string): [string, string] {
   const match = ID.exec(version)
-  if (!match) throw new InvalidOptionError(`[cachekit/patterns] not a stream id: ${JSON.stringify(version)}`)
-  return [BigInt(match[1]!), BigInt(match[2]!)]
+  if (!match) {
+    throw new InvalidOptionError(`[cachekit/patterns] not a stream id: ${JSON.stringify(version)}`)
+  }
+  // Without leading zeros, so a longer digit string is a larger number.
+  return [match[1]!.replace(/^0+(?=\d)/, ''), match[2]!.replace(/^0+(?=\d)/, '')]
+}
+
+function compareDigits(a: string, b: string): number {
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1
+  return a === b ? 0 : a < b ? -1 : 1
 }
 
 /**
@@ -21,10 +29,9 @@ function parse(version: string): [bigint, bigint] {
  * @example compareVersions('1700000000000-3', '1700000000000-12') // < 0
  */
 export function compareVersions(a: string, b: string): number {
-  const [aMs, aSeq] = parse(a)
-  const [bMs, bSeq] = parse(b)
-  if (aMs !== bMs) return aMs < bMs ? -1 : 1
-  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1
+  const [aMs, aSeq] = parts(a)
+  const [bMs, bSeq] = parts(b)
+  return compareDigits(aMs, bMs) || compareDigits(aSeq, bSeq)
 }
 
 /**
@@ -34,6 +41,10 @@ export function compareVersions(a: string, b: string): number {
  * @example versionToDecimal('1-0') // '18446744073709551616'
  */
 export function versionToDecimal(version: string): string {
-  const [ms, seq] = parse(version)
+  const [ms, seq] = parts(version).map(BigInt) as [bigint, bigint]
+  // Redis ids are two unsigned 64-bit numbers; a larger part would not pack without overlap.
+  if (ms >= 1n << 64n || seq >= 1n << 64n) {
+    throw new InvalidOptionError(`[cachekit/patterns] not a stream id: ${JSON.stringify(version)}`)
+  }
   return ((ms << 64n) + seq).toString()
 }
