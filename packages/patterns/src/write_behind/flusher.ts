@@ -49,7 +49,14 @@ export class Flusher<V> {
     this.started = new Promise((resolve) => {
       this.markStarted = resolve
     })
-    this.running = this.run()
+    this.running = this.run().catch((error: unknown) => {
+      // Every Redis step and sink call is guarded; this is a bug, and it must not go unnoticed.
+      this.report(
+        new BusFailureError(`[cachekit/patterns] the write-behind consumer of "${options.stream}" stopped`, {
+          cause: error,
+        }),
+      )
+    })
   }
 
   /** Resolves once the group exists and reading has begun. */
@@ -181,10 +188,15 @@ export class Flusher<V> {
       this.reportLost(lost)
       await this.acknowledge(lost)
     }
-    if (redelivered && fresh.length > 0) await this.loadDeliveryCounts(fresh.map(({ id }) => id))
+    if (redelivered && fresh.length > 0) {
+      // Without the counts (Redis failed), the entries start from 0 attempts: retried, not dropped.
+      await this.attempt(() => this.loadDeliveryCounts(fresh.map(({ id }) => id)), 'reading delivery counts')
+    }
     const wasEmpty = this.buffer.length === 0
     for (const { id, key, raw } of fresh) {
       const prior = this.priorAttempts.get(id) ?? 0
+      // Kept only for what goes into the batch; flushBuffer forgets it again.
+      this.priorAttempts.delete(id)
       if (key === undefined || raw === undefined) {
         await this.deadLetter(
           [{ id, key: key ?? '', raw: raw ?? '' }],
@@ -211,6 +223,7 @@ export class Flusher<V> {
       }
       this.buffer.push({ id, key, raw, value })
       this.buffered.add(id)
+      if (prior > 0) this.priorAttempts.set(id, prior)
     }
     if (wasEmpty && this.buffer.length > 0) this.deadline = Date.now() + flushIntervalMs
   }
