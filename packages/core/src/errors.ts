@@ -21,6 +21,7 @@ export type CacheErrorCode =
   | 'E_BUS_FAILURE'
   | 'E_SESSION_CONFLICT'
   | 'E_SESSION_LIMIT'
+  | 'E_WRITE_BEHIND_LAG'
 
 /** Options shared by every cachekit error. */
 export interface CacheErrorOptions {
