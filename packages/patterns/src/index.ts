@@ -1,5 +1,4 @@
 export { type CacheContextValue, type CacheScope, cacheContext } from './decorators/cache_context.js'
-// Decorators and context
 export {
   CacheInvalidate,
   type CacheInvalidateDecorator,
@@ -10,7 +9,6 @@ export { Cached, type CachedDecorator, type CachedOptions, type CachedWhen } fro
 export type { CacheSource, ScopeOptions } from './decorators/method_cache.js'
 export { type HashedKeyEntry, MAX_KEY_LENGTH } from './decorators/method_key.js'
 export { stableKey } from './decorators/stable_key.js'
-// Errors
 export { CacheKeyError, SnapshotError } from './errors.js'
 export {
   type RestoreReport,
@@ -21,7 +19,6 @@ export {
   type TakeSnapshotOptions,
 } from './snapshot/snapshot.js'
 export type { SnapshotTarget } from './snapshot/snapshot_target.js'
-// Warming and snapshots
 export {
   type ScheduleWarmingOptions,
   scheduleWarming,
@@ -38,9 +35,6 @@ export type {
   WarmProgress,
   WarmReport,
 } from './warming/warm_types.js'
-export { type FromWrite, type WriteThroughOptions, writeThrough } from './write_through.js'
-
-// Write-behind (src/write_behind)
 export { WriteBehindLagError } from './write_behind/errors.js'
 export type {
   WriteBehindEventMap,
@@ -63,3 +57,4 @@ export {
   type WriteReceipt,
   writeBehind,
 } from './write_behind/write_behind.js'
+export { type FromWrite, type WriteThroughOptions, writeThrough } from './write_through.js'

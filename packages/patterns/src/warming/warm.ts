@@ -92,7 +92,7 @@ class WarmRun {
   }
 
   async start(): Promise<WarmReport> {
-    let onAbort = () => undefined as void
+    let onAbort: () => void = () => undefined
     const stopped = new Promise<'stopped'>((resolve) => {
       onAbort = () => resolve('stopped')
       if (this.signal?.aborted) onAbort()
