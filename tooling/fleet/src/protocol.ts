@@ -14,6 +14,8 @@ export type WorkerRequest =
   | { id: number; op: 'has'; key: string }
   | { id: number; op: 'delete'; key: string }
   | { id: number; op: 'inL1'; key: string }
+  /** `writeThrough` to a source that is a Redis hash (`sourceKey`), failing when `fail` is set. */
+  | { id: number; op: 'writeThrough'; key: string; value: string; sourceKey: string; fail: boolean }
   | { id: number; op: 'stats' }
   | { id: number; op: 'close' }
 

@@ -4,6 +4,7 @@
  */
 import { type CacheEntry, createCache } from '@cachekit/core'
 import { memoryStore } from '@cachekit/memory'
+import { writeThrough } from '@cachekit/patterns'
 import { redisBus } from '@cachekit/pubsub'
 import { createRedis, redisStore, redisTagIndex } from '@cachekit/redis'
 import type { WorkerConfig, WorkerReply, WorkerRequest } from './protocol.js'
@@ -45,6 +46,20 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       return cache.has(request.key)
     case 'delete':
       return cache.delete(request.key)
+    case 'writeThrough': {
+      const save = writeThrough(cache, {
+        write: async (value: string) => {
+          if (request.fail) throw new Error('the source refused the write')
+          await client.hset(request.sourceKey, request.key, value)
+          return value
+        },
+        key: () => request.key,
+      })
+      return save(request.value).then(
+        () => 'written',
+        (error: unknown) => `failed: ${(error as Error).message}`,
+      )
+    }
     case 'inL1':
       return l1.getSync(`${config.prefix}::${request.key}`) !== undefined
     case 'stats':

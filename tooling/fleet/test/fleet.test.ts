@@ -123,4 +123,29 @@ describe('a fleet of processes on one Redis', () => {
     await a.ask({ op: 'set', key: 'k', value: 'later' })
     await within(HANG_MS, async () => (await b.ask({ op: 'get', key: 'k' })) === 'later')
   })
+
+  it('writeThrough in one process: the other drops its L1 copy after a write, and keeps it after a failed one', async () => {
+    const [writer, reader] = await fleet(2)
+    const sourceKey = `fleet-source:${randomUUID()}`
+    await writer!.ask({ op: 'set', key: 'user:1', value: 'Ada' })
+    expect(await reader!.ask({ op: 'get', key: 'user:1' })).toBe('Ada')
+    await within(HANG_MS, () => reader!.ask<boolean>({ op: 'inL1', key: 'user:1' }))
+
+    // A failed write leaves every copy as it was: the reader's L1 and Redis still say Ada.
+    expect(
+      await writer!.ask({ op: 'writeThrough', key: 'user:1', value: 'Eve', sourceKey, fail: true }),
+    ).toBe('failed: the source refused the write')
+    expect(await raw.hget(sourceKey, 'user:1')).toBeNull()
+    expect(await reader!.ask({ op: 'inL1', key: 'user:1' })).toBe(true)
+    expect(await reader!.ask({ op: 'get', key: 'user:1' })).toBe('Ada')
+    expect(await writer!.ask({ op: 'get', key: 'user:1' })).toBe('Ada')
+
+    // A write that succeeds reaches the source first, then the reader through the bus.
+    expect(
+      await writer!.ask({ op: 'writeThrough', key: 'user:1', value: 'Grace', sourceKey, fail: false }),
+    ).toBe('written')
+    expect(await raw.hget(sourceKey, 'user:1')).toBe('Grace')
+    await within(HANG_MS, async () => (await reader!.ask({ op: 'get', key: 'user:1' })) === 'Grace')
+    await raw.del(sourceKey)
+  })
 })
