@@ -101,19 +101,13 @@ export class RateLimiter extends EventEmitter<RateLimiterEventMap> {
     const cost = options?.cost ?? 1
     const invalid = this.checkCall(key, cost)
     if (invalid) return Promise.reject(invalid)
-    if (this.localBlock !== undefined) {
-      const blockedMs = this.localBlock.remainingMs(key)
-      if (blockedMs > 0)
-        return Promise.resolve(blockedResult(this.rules, blockedMs, 'local-block', Date.now()))
-    }
+    const localBlock = this.localBlock
+    if (localBlock === undefined) return this.decide(key, 'l', cost)
+    const blockedMs = localBlock.remainingMs(key)
+    if (blockedMs > 0) return Promise.resolve(blockedResult(this.rules, blockedMs, 'local-block', Date.now()))
     return this.decide(key, 'l', cost).then((result) => {
-      if (
-        !result.allowed &&
-        this.localBlock !== undefined &&
-        cost === 1 &&
-        Number.isFinite(result.retryAfterMs)
-      )
-        this.localBlock.add(key, result.retryAfterMs)
+      if (!result.allowed && cost === 1 && Number.isFinite(result.retryAfterMs))
+        localBlock.add(key, result.retryAfterMs)
       return result
     })
   }

@@ -180,7 +180,7 @@ try {
     '# Rate limits: @cachekit/ratelimit against rate-limiter-flexible 11',
     '',
     `One run, one harness Redis (${server.url.replace(/:\/\/.*@/, '://')}), ioredis clients; load average ${startLoad.toFixed(2)} → ${endLoad.toFixed(2)}${quick ? ' (quick mode: fewer, shorter samples)' : ''}.`,
-    'Ours: one EVALSHA per decision with Redis `TIME`, every decision of a tick in one pipeline. Theirs: one EVALSHA per decision (`defineCommand`).',
+    'Ours: one EVALSHA per decision with Redis `TIME`, the decisions of a tick in pipelines of 16. Theirs: one EVALSHA per decision (`defineCommand`).',
     '',
   ]
   for (const result of results) {
