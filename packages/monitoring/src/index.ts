@@ -33,5 +33,19 @@ export {
   operationLog,
   type SlowOperation,
 } from './operation_log.js'
+export {
+  RATE_LIMIT_METRICS,
+  type RateLimiterSource,
+  type RateLimitMetrics,
+  type RateLimitMetricsOptions,
+  rateLimitMetrics,
+} from './rate_limit_metrics.js'
 export type { RedisClusterInfoClient, RedisInfoClient, RedisMonitoredClient } from './redis_info.js'
 export type { WindowSummary } from './rolling_window.js'
+export {
+  SESSION_METRICS,
+  type SessionMetrics,
+  type SessionMetricsOptions,
+  type SessionsSource,
+  sessionMetrics,
+} from './session_metrics.js'

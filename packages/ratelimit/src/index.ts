@@ -33,6 +33,8 @@ export type {
 } from './options.js'
 export {
   createRateLimiter,
+  DECISION_CHANNEL,
+  type DecisionMessage,
   type LimitOptions,
   RateLimiter,
   type RateLimiterEventMap,

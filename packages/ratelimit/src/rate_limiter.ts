@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel'
 import { EventEmitter } from 'node:events'
 import {
   asStoreFailure,
@@ -42,6 +43,17 @@ export interface LimitOptions {
 }
 
 const MAX_KEY_LENGTH = 1024
+
+/** The diagnostics channel every decision of `limit` is published on (for @cachekit/monitoring). */
+export const DECISION_CHANNEL = 'cachekit:ratelimit:decision'
+
+/** What the decision channel carries: the limiter and its decision (never the key). */
+export interface DecisionMessage {
+  readonly limiter: RateLimiter
+  readonly result: RateLimitResult
+}
+
+const decisions = channel(DECISION_CHANNEL)
 
 /**
  * A rate limiter: one or several rules checked together, on Redis or in memory. Create it with
@@ -102,12 +114,25 @@ export class RateLimiter extends EventEmitter<RateLimiterEventMap> {
     const invalid = this.checkCall(key, cost)
     if (invalid) return Promise.reject(invalid)
     const localBlock = this.localBlock
-    if (localBlock === undefined) return this.decide(key, 'l', cost)
-    const blockedMs = localBlock.remainingMs(key)
-    if (blockedMs > 0) return Promise.resolve(blockedResult(this.rules, blockedMs, 'local-block', Date.now()))
-    return this.decide(key, 'l', cost).then((result) => {
-      if (!result.allowed && cost === 1 && Number.isFinite(result.retryAfterMs))
-        localBlock.add(key, result.retryAfterMs)
+    let decided: Promise<RateLimitResult>
+    if (localBlock === undefined) decided = this.decide(key, 'l', cost)
+    else {
+      const blockedMs = localBlock.remainingMs(key)
+      if (blockedMs > 0) {
+        const result = blockedResult(this.rules, blockedMs, 'local-block', Date.now())
+        if (decisions.hasSubscribers) decisions.publish({ limiter: this, result } satisfies DecisionMessage)
+        return Promise.resolve(result)
+      }
+      decided = this.decide(key, 'l', cost).then((result) => {
+        if (!result.allowed && cost === 1 && Number.isFinite(result.retryAfterMs))
+          localBlock.add(key, result.retryAfterMs)
+        return result
+      })
+    }
+    // One check per call when nobody watches: the message is built only for a subscriber.
+    if (!decisions.hasSubscribers) return decided
+    return decided.then((result) => {
+      decisions.publish({ limiter: this, result } satisfies DecisionMessage)
       return result
     })
   }
