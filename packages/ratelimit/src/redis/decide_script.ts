@@ -5,9 +5,9 @@ import type { AlgorithmCode, Rule } from '../rules.js'
  * The Lua script behind every Redis decision of a limiter: `limit`, `peek` and `refund`, for its
  * rules, checked together.
  *
- * KEYS[1] is the key's block marker (`block(key, duration)`), KEYS[2..] the state of each rule, all
- * in one hash slot (`{key}` is their hash tag). ARGV: mode (`l` limit, `p` peek, `r` refund) and
- * cost. The rules' limits, windows and bursts are constants of the script: fewer arguments to
+ * One call decides a batch: for each decision, its keys (the block marker of
+ * `block(key, duration)`, then the state of each rule, all in one hash slot: `{key}` is their hash
+ * tag) and two arguments, mode (`l` limit, `p` peek, `r` refund) and cost. The rules' limits, windows and bursts are constants of the script: fewer arguments to
  * send and parse on every decision.
  *
  * The time is Redis' `TIME`, in µs, so a skewed clock on an app host cannot widen a limit. A limit
@@ -15,8 +15,9 @@ import type { AlgorithmCode, Rule } from '../rules.js'
  * nothing anywhere. State that is not what the script wrote (wrong type, garbage) is dropped and
  * reported, never trusted.
  *
- * Reply: { blocked ms or 0, now µs, corrupt rule flags (bit i = rule i+1), then per rule: allowed
- * 0|1, remaining, reset µs, retry µs (-1 = never: the cost exceeds the capacity) }.
+ * Reply: one array per decision, { blocked ms or 0, now µs, corrupt rule flags (bit i = rule i+1),
+ * then per rule: allowed 0|1, remaining, reset µs, retry µs (-1 = never: the cost exceeds the
+ * capacity) }. All decisions of a call share one `TIME`.
  *
  * The script is generated per limiter, straight-line: no dispatch on the algorithm, no Lua
  * closures (a closure per algorithm and per commit cost ~2 µs of server time a decision,
@@ -31,9 +32,13 @@ export interface DecideScript {
 export function decideScript(rules: readonly Rule[]): DecideScript {
   const codes = rules.map((rule) => rule.code)
   // The block marker and every string state come back from one MGET (one call instead of one per key).
-  const read = ['KEYS[1]']
-  const slots = rules.map((rule, i) => (rule.code === 'sl' ? 0 : read.push(`KEYS[${i + 2}]`)))
+  const read = ['KEYS[k + 1]']
+  const slots = rules.map((rule, i) => (rule.code === 'sl' ? 0 : read.push(`KEYS[k + ${i + 2}]`)))
   const source = [
+    "local t = redis.call('TIME')",
+    'local now = tonumber(t[1]) * 1000000 + tonumber(t[2])',
+    // One decision: its keys start after KEYS[k].
+    'local function decide(k, mode, cost)',
     PRELUDE.replace('MGET_KEYS', read.join(', ')),
     ...rules.map((rule, i) => head(i + 1, rule, slots[i]!) + SNIPPETS[rule.code].check(i + 1)),
     `local allowed = ${codes.map((_, i) => `ok${i + 1}`).join(' and ')}`,
@@ -43,20 +48,23 @@ export function decideScript(rules: readonly Rule[]): DecideScript {
     ...codes.map((code, i) => SNIPPETS[code].commit(i + 1)),
     'end',
     `return { 0, now, corrupt, ${codes.map((_, i) => `ok${i + 1} and 1 or 0, rem${i + 1}, reset${i + 1}, retry${i + 1}`).join(', ')} }`,
+    'end',
+    // Every decision of the call, in order: KEYS in groups of (rules + 1), ARGV in pairs.
+    'local out = {}',
+    `for d = 0, #KEYS / ${rules.length + 1} - 1 do`,
+    `  out[d + 1] = decide(d * ${rules.length + 1}, ARGV[d * 2 + 1], tonumber(ARGV[d * 2 + 2]))`,
+    'end',
+    'return out',
   ].join('\n')
   return { source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
 // A block marker's existence is read with the states; its time left (PTTL) only when it exists.
 const PRELUDE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local mode = ARGV[1]
-local cost = tonumber(ARGV[2])
 local corrupt = 0
 local read = redis.call('MGET', MGET_KEYS)
 if mode ~= 'r' and read[1] then
-  local blocked = redis.call('PTTL', KEYS[1])
+  local blocked = redis.call('PTTL', KEYS[k + 1])
   if blocked > 0 then return { blocked, now, 0 } end
 end`
 
@@ -73,7 +81,7 @@ interface Snippet {
 }
 
 const head = (i: number, rule: Rule, slot: number) => `
-local key${i} = KEYS[${i + 1}]
+local key${i} = KEYS[k + ${i + 1}]
 local got${i} = ${slot === 0 ? 'false' : `read[${slot}]`}
 local limit${i}, window${i}, burst${i} = ${rule.limit}, ${rule.windowMs * 1000}, ${rule.burst}`
 const drop = (i: number) => `redis.call('DEL', key${i}) corrupt = corrupt + ${2 ** (i - 1)}`

@@ -6,12 +6,14 @@ import type { DecideScript } from './decide_script.js'
 type Arg = string | number
 
 /**
- * Decisions per pipeline. One pipeline for a whole tick makes the client and the server take turns
- * (the server runs 64 scripts while the client waits, then the client parses 64 replies while the
- * server waits); pipelines of 16 overlap the two. With 64 concurrent callers: 45-50k decisions/s
- * as one pipeline, 83-88k in pipelines of 16, 60-70k in pipelines of 8 (bench:ratelimit's machine).
+ * Decisions per call. The script decides a batch in one EVALSHA: one command for ioredis to build,
+ * send, time and parse instead of one per decision, and one script call for the server. Several
+ * batches of a tick are in flight at once, so the client parses one batch's replies while the
+ * server runs the next: one batch for all 64 callers of a tick made them take turns. With 64
+ * concurrent callers (bench:ratelimit's machine): batches of 8 ~110k decisions/s, 16 ~105-155k,
+ * 32 ~95-130k, 64 ~60-80k; one EVALSHA per decision, pipelined, was ~65-85k.
  */
-const PIPELINE_SIZE = 16
+export const BATCH_SIZE = 16
 
 interface Queued {
   keys: string[]
@@ -21,14 +23,12 @@ interface Queued {
 }
 
 /**
- * Runs a limiter's decide script. The decisions of one tick go out as pipelines (per hash slot, of
- * at most PIPELINE_SIZE), with one timeout per pipeline: ioredis alone writes and times each
- * command on its own, and a pipeline costs the client less per decision (measured in tooling/bench,
- * bench:ratelimit). On a Cluster a pipeline may not cross slots, so the tick's decisions are grouped
- * by slot; each group goes to the node that serves it.
+ * Runs a limiter's decide script for the decisions made in one tick, in batches of BATCH_SIZE, each
+ * with one timeout. On a Cluster a batch may not cross slots, so the tick's decisions are grouped
+ * by slot first; each group goes to the node that serves it.
  *
  * EVALSHA first; a server that does not know the script (restarted, flushed, a new replica
- * promoted) answers NOSCRIPT, and that decision is sent again as EVAL, which loads it.
+ * promoted) answers NOSCRIPT, and the batch is sent again as EVAL, which loads it.
  */
 export class ScriptRunner {
   private queue: Queued[] = []
@@ -53,8 +53,7 @@ export class ScriptRunner {
     const batch = this.queue
     this.queue = []
     if (!this.cluster) {
-      if (batch.length <= PIPELINE_SIZE) this.send(batch)
-      else for (let i = 0; i < batch.length; i += PIPELINE_SIZE) this.send(batch.slice(i, i + PIPELINE_SIZE))
+      this.sendInBatches(batch)
       return
     }
     const bySlot = new Map<number, Queued[]>()
@@ -64,7 +63,12 @@ export class ScriptRunner {
       if (group) group.push(queued)
       else bySlot.set(slot, [queued])
     }
-    for (const group of bySlot.values()) this.send(group)
+    for (const group of bySlot.values()) this.sendInBatches(group)
+  }
+
+  private sendInBatches(queued: Queued[]): void {
+    if (queued.length <= BATCH_SIZE) this.send(queued)
+    else for (let i = 0; i < queued.length; i += BATCH_SIZE) this.send(queued.slice(i, i + BATCH_SIZE))
   }
 
   private send(batch: Queued[]): void {
@@ -72,47 +76,30 @@ export class ScriptRunner {
     const failAll = (cause: unknown): void => {
       if (settled) return
       settled = true
+      clearTimeout(timer)
       for (const queued of batch) queued.reject(new StoreFailureError('redis', 'rate limit', { cause }))
     }
     const timer = setTimeout(
       () => failAll(new Error(`no answer within ${this.timeoutMs} ms`)),
       this.timeoutMs,
     )
-    const pipeline = this.client.pipeline()
-    for (const queued of batch)
-      pipeline.evalsha(this.script.sha, queued.keys.length, ...queued.keys, ...queued.args)
-    pipeline.exec().then(
-      (replies) => {
-        if (settled) return
-        const reloads: Array<Promise<void>> = []
-        for (const [i, queued] of batch.entries()) {
-          const [error, reply] = replies?.[i] ?? [new Error('no reply'), undefined]
-          if (error === null) queued.resolve(reply as number[])
-          else if (error.message.startsWith('NOSCRIPT')) reloads.push(this.evalOne(queued))
-          else queued.reject(new StoreFailureError('redis', 'rate limit', { cause: error }))
-        }
-        if (reloads.length === 0) {
-          settled = true
-          clearTimeout(timer)
-          return
-        }
-        // The EVALs run under the batch's timer: a call still waits no longer than the timeout.
-        Promise.all(reloads).then(() => {
-          settled = true
-          clearTimeout(timer)
-        })
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        failAll(error)
-      },
-    )
-  }
-
-  private evalOne(queued: Queued): Promise<void> {
-    return this.client.eval(this.script.source, queued.keys.length, ...queued.keys, ...queued.args).then(
-      (reply) => queued.resolve(reply as number[]),
-      (error: unknown) => queued.reject(new StoreFailureError('redis', 'rate limit', { cause: error })),
-    )
+    const keys: string[] = []
+    const args: Arg[] = []
+    for (const queued of batch) {
+      for (const key of queued.keys) keys.push(key)
+      for (const arg of queued.args) args.push(arg)
+    }
+    const deliver = (replies: unknown): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      const decisions = replies as number[][]
+      for (const [i, queued] of batch.entries()) queued.resolve(decisions[i]!)
+    }
+    this.client.evalsha(this.script.sha, keys.length, ...keys, ...args).then(deliver, (error: unknown) => {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) return failAll(error)
+      // Under the same timer: a call still waits no longer than the timeout.
+      this.client.eval(this.script.source, keys.length, ...keys, ...args).then(deliver, failAll)
+    })
   }
 }
