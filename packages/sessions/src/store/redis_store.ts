@@ -7,6 +7,7 @@ import {
 } from '@cachekit/core'
 import { type SessionData, Store } from 'express-session'
 import type { Cluster, Redis } from 'ioredis'
+import { StoreBatch } from './store_batch.js'
 import { TickPipeline } from './tick_pipeline.js'
 
 /** How session properties become strings and back; `JSON` by default, as in connect-redis. */
@@ -87,6 +88,7 @@ export class RedisStore extends Store {
   readonly scanCount: number
   private readonly timeoutMs: number
   private readonly pipeline: TickPipeline
+  private readonly batch: StoreBatch
   /** The client's connection as last heard: `get` answers "no session" at once while it is down. */
   private connected: boolean
 
@@ -107,6 +109,7 @@ export class RedisStore extends Store {
     this.scanCount = options.scanCount ?? 100
     this.timeoutMs = parseDuration(options.timeout ?? '1s')
     this.pipeline = new TickPipeline(this.client, this.timeoutMs)
+    this.batch = new StoreBatch(this.client, this.timeoutMs, TOMBSTONE)
     this.connected = this.client.status === 'ready'
     this.followConnection()
   }
@@ -155,7 +158,7 @@ export class RedisStore extends Store {
     // @fastify/session has no disconnected state of its own: with Redis down its requests go on
     // without a session (a fresh one), as express-session's do, instead of failing or waiting.
     if (!this.connected) return null
-    const reply = await this.send<string[]>('get', 'HGETALL', [this.key(sid)])
+    const reply = await this.batch.run<string[]>({ kind: 'get', key: this.key(sid) })
     if (reply.length === 0 || isTombstone(reply)) return null
     const session: Record<string, unknown> = {}
     const texts: Record<string, string> = {}
@@ -163,7 +166,9 @@ export class RedisStore extends Store {
       const name = reply[i]!
       const text = reply[i + 1]!
       try {
-        session[name] = await this.serializer.parse(text)
+        // A custom serializer may answer a promise; JSON answers at once, and a field need not wait.
+        const parsed = this.serializer.parse(text)
+        session[name] = parsed instanceof Promise ? await parsed : parsed
       } catch (error) {
         // Bytes that do not parse are no session (and an event), not a failed request.
         this.emit('tamper', { sid, field: name, error })
@@ -193,26 +198,24 @@ export class RedisStore extends Store {
     }
     // A property this request read and no longer has was removed by it; any other stays.
     const removed = base ? Object.keys(base.texts).filter((name) => !seen.has(name)) : []
-    const key = this.key(sid)
-    const commands: Array<[string, ...Array<string | number>]> = []
-    if (set.length > 0) commands.push(['HSET', key, ...set])
-    if (removed.length > 0) commands.push(['HDEL', key, ...removed])
-    commands.push(this.disableTTL ? ['PERSIST', key] : ['EXPIRE', key, ttl])
     // No check first: a destroyed session's key holds its tombstone field, which a later write
-    // leaves in place, so the session stays gone whatever arrives after (see `end`). The last
-    // command only tells whether that happened, for the event.
-    commands.push(['HEXISTS', key, TOMBSTONE])
-    const replies = await this.pipeline.transaction('set', commands).catch((error: unknown) => {
-      throw asStoreFailure(error, 'redis', 'set')
+    // leaves in place, so the session stays gone whatever arrives after (see `end`). The script
+    // answers whether that happened, for the event.
+    const tombstoned = await this.batch.run<number>({
+      kind: 'set',
+      key: this.key(sid),
+      ttl: this.disableTTL ? -1 : ttl,
+      set,
+      removed,
     })
-    if (replies.at(-1) === 1) this.emit('refused', { sid, operation: 'set', reason: 'destroyed' })
+    if (tombstoned === 1) this.emit('refused', { sid, operation: 'set', reason: 'destroyed' })
   }
 
   private async extendTtl(sid: string, session: SessionData): Promise<void> {
     if (this.disableTouch || this.disableTTL) return
     const ttl = this.ttlOf(session)
     if (ttl <= 0) return
-    await this.send('touch', 'EXPIRE', [this.key(sid), ttl])
+    await this.batch.run({ kind: 'touch', key: this.key(sid), ttl })
   }
 
   /**
@@ -221,17 +224,8 @@ export class RedisStore extends Store {
    * tombstone and changes nothing: a key holding one reads as no session.
    */
   private async end(sid: string): Promise<void> {
-    const key = this.key(sid)
     const lifeSeconds = typeof this.ttl === 'number' ? this.ttl : 86400
-    await this.pipeline
-      .transaction('destroy', [
-        ['DEL', key],
-        ['HSET', key, TOMBSTONE, '1'],
-        ['EXPIRE', key, lifeSeconds],
-      ])
-      .catch((error: unknown) => {
-        throw asStoreFailure(error, 'redis', 'destroy')
-      })
+    await this.batch.run({ kind: 'destroy', key: this.key(sid), lifeSeconds })
   }
 
   private async endAll(): Promise<void> {

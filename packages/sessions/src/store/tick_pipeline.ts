@@ -34,34 +34,6 @@ export class TickPipeline {
     })
   }
 
-  /**
-   * Commands on one key as one MULTI/EXEC transaction, all or none; resolves with their replies.
-   * In this tick's pipeline on a standalone server; alone on a Cluster (one key, one slot).
-   */
-  transaction(operation: string, commands: Array<[string, ...Arg[]]>): Promise<unknown[]> {
-    if ((this.client as Cluster).isCluster) {
-      // ioredis' multi() takes its own method names: lower case.
-      const batch = commands.map(([command, ...args]): [string, ...Arg[]] => [command.toLowerCase(), ...args])
-      return this.bounded(operation, this.client.multi(batch).exec().then(execReplies))
-    }
-    const queued: Array<Promise<unknown>> = [this.send(operation, 'MULTI', [])]
-    for (const [command, ...args] of commands) queued.push(this.send(operation, command, args))
-    const exec = this.send<unknown[] | null>(operation, 'EXEC', [])
-    // The QUEUED replies say nothing; EXEC's holds the results (null when the transaction aborted).
-    return Promise.all(queued).then(
-      () =>
-        exec.then((replies) =>
-          execReplies(
-            replies?.map((reply): [Error | null, unknown] => [reply instanceof Error ? reply : null, reply]),
-          ),
-        ),
-      (error: unknown) => {
-        exec.catch(() => undefined)
-        throw error
-      },
-    )
-  }
-
   private readonly flush = (): void => {
     const batch = this.queue
     this.queue = []
@@ -93,13 +65,4 @@ export class TickPipeline {
   private bounded<T>(operation: string, pending: Promise<T>): Promise<T> {
     return withDeadline(pending, this.timeoutMs, 'redis', operation)
   }
-}
-
-/** The replies of a Cluster `multi().exec()`, the first error thrown. */
-function execReplies(replies: Array<[Error | null, unknown]> | null | undefined): unknown[] {
-  if (!replies) throw new Error('transaction aborted')
-  return replies.map(([error, value]) => {
-    if (error) throw error
-    return value
-  })
 }
