@@ -21,6 +21,16 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ]
+/** The few DOM names the page functions below use (the package compiles without the DOM lib). */
+interface PageGlobals {
+  document: {
+    querySelector(selector: string): { textContent: string | null } | null
+    createElement(tag: string): { textContent: string | null }
+    body: { appendChild(node: unknown): unknown }
+  }
+  pwned?: number
+  injected?: number
+}
 const artifacts = join(import.meta.dirname, '..', 'test-artifacts')
 // A hostile cache name and key: the page must show them as text, never run or parse them.
 const NAME = '<img src=x onerror="window.pwned=1">shop'
@@ -100,7 +110,12 @@ describe('the /cachekit page in headless Chromium', () => {
 
     await load(40) // 40 more L1 hits, seen by the page on its own next poll
     await page.waitForFunction(
-      ([selector, was]) => Number(document.querySelector(selector)?.textContent?.replaceAll(',', '')) > was,
+      ([selector, was]) =>
+        Number(
+          (globalThis as unknown as PageGlobals).document
+            .querySelector(selector)
+            ?.textContent?.replaceAll(',', ''),
+        ) > was,
       [`section.cache [data-stat="hits"]`, before] as const,
     )
     await expect.poll(() => number('hits')).toBe(45) // and it settles on the exact count
@@ -118,7 +133,7 @@ describe('the /cachekit page in headless Chromium', () => {
     // Everything rendered is text: the name and key are shown literally and nothing ran.
     expect(await section.locator('h2').textContent()).toBe(`cache ${NAME}`)
     expect(await page.locator('img, #slow script, main script').count()).toBe(0)
-    expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined()
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).pwned)).toBeUndefined()
 
     await mkdir(artifacts, { recursive: true })
     const shot = join(artifacts, 'dashboard.png')
@@ -153,10 +168,11 @@ describe('the /cachekit page in headless Chromium', () => {
     expect(policy).toContain("connect-src 'self'")
     // An injected inline script without the nonce is refused by the browser.
     const blocked = await page.evaluate(() => {
-      const script = document.createElement('script')
+      const page = globalThis as unknown as PageGlobals
+      const script = page.document.createElement('script')
       script.textContent = 'window.injected = 1'
-      document.body.appendChild(script)
-      return (window as { injected?: number }).injected
+      page.document.body.appendChild(script)
+      return page.injected
     })
     expect(blocked).toBeUndefined()
     await page.close()

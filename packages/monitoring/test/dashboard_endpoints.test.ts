@@ -1,4 +1,4 @@
-import { type CacheEntry, createCache } from '@cachekit/core'
+import { type CacheEntry, createCache, type Duration } from '@cachekit/core'
 import { memoryStore } from '@cachekit/memory'
 import { createRedis, redisStore } from '@cachekit/redis'
 import { requireTopology } from '@cachekit/redis-harness'
@@ -8,6 +8,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest'
 import { histogramQuantile } from '../src/dashboard_snapshot.js'
 import {
   cacheMetrics,
+  type DashboardOptions,
   type DashboardSnapshot,
   dashboardEndpoints,
   fastifyDashboard,
@@ -79,17 +80,18 @@ describe('dashboard endpoints', () => {
     const answer = dashboardEndpoints({ registry })
     expect(await answer('/metrics')).toBeUndefined()
     expect((await answer('/cachekit?x=1'))?.status).toBe(200)
-    for (const options of [
+    const bad: DashboardOptions[] = [
       { path: 'cachekit' },
       { path: '/cachekit/' },
       { path: '/a"b' },
       { prefix: 'no-dash' },
       { refresh: '10ms' },
       { slowLimit: -1 },
-    ]) {
+    ]
+    for (const options of bad) {
       expect(() => dashboardEndpoints(options), JSON.stringify(options)).toThrow(MonitoringOptionError)
     }
-    expect(() => dashboardEndpoints({ refresh: 'soon' })).toThrow(/cachekit/)
+    expect(() => dashboardEndpoints({ refresh: 'soon' as Duration })).toThrow(/cachekit/)
   })
 
   it('estimates quantiles as Prometheus histogram_quantile does', () => {
