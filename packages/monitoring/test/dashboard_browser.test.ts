@@ -31,6 +31,8 @@ interface PageGlobals {
   pwned?: number
   injected?: number
 }
+// Bounds a hang, not a claim about speed: the page polls every 250 ms.
+const POLL = { timeout: 10_000 }
 const artifacts = join(import.meta.dirname, '..', 'test-artifacts')
 // A hostile cache name and key: the page must show them as text, never run or parse them.
 const NAME = '<img src=x onerror="window.pwned=1">shop'
@@ -102,7 +104,7 @@ describe('the /cachekit page in headless Chromium', () => {
     const section = page.locator('section.cache').filter({ hasText: NAME })
     const stat = (name: string) => section.locator(`[data-stat="${name}"]`)
     const number = async (name: string) => Number((await stat(name).textContent())!.replaceAll(',', ''))
-    await expect.poll(() => stat('hits').textContent()).toBe('5')
+    await expect.poll(() => stat('hits').textContent(), POLL).toBe('5')
     const before = await number('hits')
     expect(await number('factoryOk')).toBe(5)
     expect(await stat('breaker').textContent()).toBe('closed')
@@ -118,7 +120,7 @@ describe('the /cachekit page in headless Chromium', () => {
         ) > was,
       [`section.cache [data-stat="hits"]`, before] as const,
     )
-    await expect.poll(() => number('hits')).toBe(45) // and it settles on the exact count
+    await expect.poll(() => number('hits'), POLL).toBe(45) // and it settles on the exact count
     const tierRows = await section.locator('table').first().locator('tbody tr').allTextContents()
     expect(tierRows.some((row) => row.startsWith('l1'))).toBe(true)
     const latencyOps = await section.locator('table').nth(1).locator('tbody td:first-child').allTextContents()
@@ -145,17 +147,17 @@ describe('the /cachekit page in headless Chromium', () => {
     await redis.kill()
     await cache.get('anything')
     await opened
-    await expect.poll(() => stat('breaker').textContent()).toBe('open')
+    await expect.poll(() => stat('breaker').textContent(), POLL).toBe('open')
     expect(await stat('fallback').textContent()).toBe('serving')
     await expect
-      .poll(() => section.locator('table').nth(2).locator('tbody tr').first().textContent())
+      .poll(() => section.locator('table').nth(2).locator('tbody tr').first().textContent(), POLL)
       .toContain('down')
     await page.screenshot({ path: join(artifacts, 'dashboard-outage.png'), fullPage: true })
 
     const closed = new Promise<void>((resolve) => cache.on('fallback:close', () => resolve()))
     await redis.restart()
     await closed
-    await expect.poll(() => stat('breaker').textContent()).toBe('closed')
+    await expect.poll(() => stat('breaker').textContent(), POLL).toBe('closed')
     expect(problems).toEqual([])
     await page.close()
   })
