@@ -1,5 +1,17 @@
 export type { BusStatsSource, L1StatsSource } from './cache_source.js'
 export {
+  type DashboardOptions,
+  dashboardEndpoints,
+  expressDashboard,
+  fastifyDashboard,
+} from './dashboard_handlers.js'
+export type {
+  DashboardCache,
+  DashboardLatency,
+  DashboardRedisNode,
+  DashboardSnapshot,
+} from './dashboard_snapshot.js'
+export {
   type EndpointResponse,
   expressMonitoring,
   type FastifyLike,
