@@ -1,5 +1,9 @@
 import type { Cache, InvalidationStrategy } from '@cachekit/core'
+import { cacheMetrics, fastifyDashboard, fastifyMonitoring, rateLimitMetrics } from '@cachekit/monitoring'
+import { createRateLimiter, fastifyRateLimit } from '@cachekit/ratelimit'
+import type { Cluster, Redis } from '@cachekit/redis'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { Registry } from 'prom-client'
 import type { CacheMode } from './build_cache.js'
 import type { ProductDatabase } from './product_database.js'
 
@@ -7,6 +11,12 @@ export interface DemoDependencies {
   cache: Cache
   database: ProductDatabase
   mode: CacheMode
+  /** The Redis client behind the cache, in Redis mode: health checks and the rate limiter use it. */
+  client?: Redis | Cluster
+  /** Writes allowed per client address per minute. Default 30. */
+  writesPerMinute?: number
+  /** Key prefix of the rate limiter's state on Redis. Default `demo-rl:`. */
+  rateLimitPrefix?: string
 }
 
 const productKey = (id: number) => `product:${id}`
@@ -22,9 +32,52 @@ function parseId(raw: string): number | undefined {
 }
 
 /** The demo service: cached reads of a slow database, writes that invalidate, and stats. */
-export function buildApp({ cache, database, mode }: DemoDependencies): FastifyInstance {
+export function buildApp({
+  cache,
+  database,
+  mode,
+  client,
+  writesPerMinute = 30,
+  rateLimitPrefix = 'demo-rl:',
+}: DemoDependencies): FastifyInstance {
   const app = Fastify({ logger: false })
   const products = cache.namespace('products')
+
+  // Monitoring: /metrics, /health (application/health+json), /health/live, /health/ready, and the
+  // live page at /cachekit, on a registry of the app's own.
+  const registry = new Registry()
+  const metrics = cacheMetrics(cache, { registry, ...(client ? { client } : {}) })
+  // Writes are rate limited per client address; on Redis the limit holds across demo processes.
+  const limiter = client
+    ? createRateLimiter({
+        client,
+        closeClient: false,
+        prefix: rateLimitPrefix,
+        onRedisDown: 'insurance',
+        algorithm: 'sliding-window',
+        limit: writesPerMinute,
+        window: '1m',
+        name: 'writes',
+      })
+    : createRateLimiter({
+        memory: true,
+        algorithm: 'sliding-window',
+        limit: writesPerMinute,
+        window: '1m',
+        name: 'writes',
+      })
+  const limits = rateLimitMetrics(limiter, { registry, name: 'writes' })
+  const limitWrites = fastifyRateLimit(limiter)
+  void app.register(fastifyMonitoring, {
+    registry,
+    health: { cache, ...(client ? { client } : {}), fallback: mode === 'redis' },
+  })
+  void app.register(fastifyDashboard, { registry, title: `cachekit demo (${mode})` })
+  app.addHook('onClose', async () => {
+    limits.close()
+    metrics.close()
+    await limiter.close()
+  })
 
   app.get<{ Params: { id: string } }>('/products/:id', async (request, reply) => {
     const id = parseId(request.params.id)
@@ -68,6 +121,7 @@ export function buildApp({ cache, database, mode }: DemoDependencies): FastifyIn
 
   app.put<{ Params: { id: string }; Body: { priceCents?: unknown } }>(
     '/products/:id',
+    { onRequest: limitWrites },
     async (request, reply) => {
       const id = parseId(request.params.id)
       const priceCents = request.body?.priceCents
@@ -84,18 +138,20 @@ export function buildApp({ cache, database, mode }: DemoDependencies): FastifyIn
   )
 
   // A catalog-wide change (a price list import, say): one O(1) call, whatever the number of products.
-  app.post<{ Body: { strategy?: unknown } | undefined }>('/catalog/invalidate', async (request, reply) => {
-    const strategy = request.body?.strategy ?? 'immediate'
-    if (!STRATEGIES.includes(strategy as InvalidationStrategy)) {
-      return reply.code(400).send({ error: `strategy must be one of ${STRATEGIES.join(', ')}` })
-    }
-    await products.invalidateTags([CATALOG_TAG], { strategy: strategy as InvalidationStrategy })
-    return { invalidated: [CATALOG_TAG], strategy }
-  })
+  app.post<{ Body: { strategy?: unknown } | undefined }>(
+    '/catalog/invalidate',
+    { onRequest: limitWrites },
+    async (request, reply) => {
+      const strategy = request.body?.strategy ?? 'immediate'
+      if (!STRATEGIES.includes(strategy as InvalidationStrategy)) {
+        return reply.code(400).send({ error: `strategy must be one of ${STRATEGIES.join(', ')}` })
+      }
+      await products.invalidateTags([CATALOG_TAG], { strategy: strategy as InvalidationStrategy })
+      return { invalidated: [CATALOG_TAG], strategy }
+    },
+  )
 
   app.get('/stats', async () => ({ mode, cache: cache.stats(), databaseQueries: database.queries }))
-
-  app.get('/health', async () => ({ ok: true, mode, usingFallback: cache.stats().usingFallback }))
 
   return app
 }

@@ -1,7 +1,15 @@
 import { type Cache, type CacheEntry, createCache } from '@cachekit/core'
 import { memoryStore, memoryTagIndex } from '@cachekit/memory'
 import { redisBus } from '@cachekit/pubsub'
-import { createRedis, hasRedisEnv, type RedisEnvironment, redisStore, redisTagIndex } from '@cachekit/redis'
+import {
+  type Cluster,
+  createRedis,
+  hasRedisEnv,
+  type Redis,
+  type RedisEnvironment,
+  redisStore,
+  redisTagIndex,
+} from '@cachekit/redis'
 
 /** Which tiers the demo runs on, for the banner and /stats. */
 export type CacheMode = 'memory' | 'redis'
@@ -11,7 +19,11 @@ export type CacheMode = 'memory' | 'redis'
  * fallback that serves while Redis is down, and a bus (with Redis key tracking) so several demo
  * processes, and redis-cli, never leave each other's L1 copies stale.
  */
-export function buildCache(env: RedisEnvironment): { cache: Cache; mode: CacheMode } {
+export function buildCache(env: RedisEnvironment): {
+  cache: Cache
+  mode: CacheMode
+  client?: Redis | Cluster
+} {
   const l1 = memoryStore<CacheEntry>({ maxEntries: 10_000 })
   if (!hasRedisEnv(env)) {
     return {
@@ -32,5 +44,5 @@ export function buildCache(env: RedisEnvironment): { cache: Cache; mode: CacheMo
     grace: '1h',
     timeouts: { soft: '100ms', hard: '5s' },
   })
-  return { cache, mode: 'redis' }
+  return { cache, mode: 'redis', client }
 }

@@ -6,9 +6,9 @@ const port = Number(process.env.PORT ?? 3000)
 const host = process.env.HOST ?? '127.0.0.1'
 const latencyMs = Number(process.env.DB_LATENCY_MS ?? 150)
 
-const { cache, mode } = buildCache(process.env)
+const { cache, mode, client } = buildCache(process.env)
 const database = new ProductDatabase(latencyMs)
-const app = buildApp({ cache, database, mode })
+const app = buildApp({ cache, database, mode, ...(client ? { client } : {}) })
 
 const url = await app.listen({ port, host })
 const where =
@@ -26,6 +26,10 @@ Try:
   curl -s -X POST ${url}/catalog/invalidate -H 'content-type: application/json' -d '{"strategy": "lazy"}'
   curl -s ${url}/products/1        # stale hit at once; one refresh reloads it in the background
   curl -s ${url}/stats
+  curl -s ${url}/health            # application/health+json: cache, Redis, fallback
+  curl -s ${url}/metrics           # Prometheus: cache, Redis INFO, rate limit decisions
+  open ${url}/cachekit             # the live dashboard
+  (writes are rate limited: 30 per minute per address; the 31st is a 429 with Retry-After)
 `)
 
 async function shutdown(signal: string) {

@@ -15,10 +15,17 @@ describe.each([
     for (const close of closers.splice(0)) await close()
   })
 
-  function start() {
-    const { cache, mode } = buildCache(env)
+  function start(options: { writesPerMinute?: number } = {}) {
+    const { cache, mode, client } = buildCache(env)
     const database = new ProductDatabase(30)
-    const app = buildApp({ cache, database, mode })
+    const app = buildApp({
+      cache,
+      database,
+      mode,
+      ...(client ? { client } : {}),
+      ...options,
+      rateLimitPrefix: `demo-rl-${process.pid}-${Math.random().toString(36).slice(2)}:`,
+    })
     closers.push(
       () => app.close(),
       async () => {
@@ -91,5 +98,31 @@ describe.each([
     expect((await app.inject('/products/999')).statusCode).toBe(404)
     expect((await app.inject('/products/999')).statusCode).toBe(404)
     expect(database.queries).toBe(2)
+  })
+
+  it('serves /metrics, /health (health+json) and the live page, and rate limits writes', async () => {
+    const { app } = start({ writesPerMinute: 2 })
+    await app.inject('/products/1')
+    await app.inject('/products/1')
+    const health = await app.inject('/health')
+    expect(health.statusCode).toBe(200)
+    expect(health.headers['content-type']).toMatch(/^application\/health\+json/)
+    expect(health.json().status).toMatch(/^(pass|warn)$/)
+
+    const put = () => app.inject({ method: 'PUT', url: '/products/1', payload: { priceCents: 100 } })
+    const writes = [await put(), await put(), await put()]
+    expect(writes.map((r) => r.statusCode)).toEqual([200, 200, 429])
+    expect(Number(writes[2]!.headers['retry-after'])).toBeGreaterThan(0)
+    expect(writes[0]!.headers['ratelimit-policy']).toBe('"writes";q=2;w=60')
+    expect(writes[2]!.json()).toMatchObject({ status: 429, 'violated-policies': ['writes'] })
+
+    const metrics = (await app.inject('/metrics')).body
+    expect(metrics).toMatch(/cachekit_reads_total\{[^}]*tier="l1"[^}]*result="hit"[^}]*\} 1/)
+    expect(metrics).toMatch(/cachekit_ratelimit_decisions_total\{[^}]*result="allowed"[^}]*\} 2/)
+    expect(metrics).toMatch(/cachekit_ratelimit_decisions_total\{[^}]*result="denied"[^}]*\} 1/)
+    const page = await app.inject('/cachekit')
+    expect(page.statusCode).toBe(200)
+    expect(page.headers['content-type']).toMatch(/^text\/html/)
+    expect((await app.inject('/cachekit.json')).json()).toBeTypeOf('object')
   })
 })
