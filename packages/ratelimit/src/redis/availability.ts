@@ -3,8 +3,9 @@ import type { Cluster, Redis } from 'ioredis'
 const LOST = new Set(['reconnecting', 'close', 'end'])
 
 /**
- * Whether to ask Redis at all. A client that is not `ready` (connecting, reconnecting, closed) is
- * not asked: ioredis would queue the command until it reconnects. After a failure (a timeout on a
+ * Whether to ask Redis at all. A client that lost its connection (reconnecting, closed) is not
+ * asked: ioredis would queue the command until it reconnects. A first connection still on its
+ * way is asked, under the timeout. After a failure (a timeout on a
  * frozen server, an error) Redis is skipped for `cooldownMs`; then one decision probes it while the
  * others keep going to the fallback, and the first success hands every decision back to Redis.
  * A `ready` event hands back at once.

@@ -7,8 +7,8 @@ import type { AlgorithmCode, Rule } from '../rules.js'
  *
  * One call decides a batch: for each decision, its keys (the block marker of
  * `block(key, duration)`, then the state of each rule, all in one hash slot: `{key}` is their hash
- * tag) and two arguments, mode (`l` limit, `p` peek, `r` refund) and cost. The rules' limits, windows and bursts are constants of the script: fewer arguments to
- * send and parse on every decision.
+ * tag) and two arguments, mode (`l` limit, `p` peek, `r` refund) and cost. The rules' limits,
+ * windows and bursts are constants of the script: fewer arguments to send and parse.
  *
  * The time is Redis' `TIME`, in µs, so a skewed clock on an app host cannot widen a limit. A limit
  * checks every rule first and writes only when all of them allow: a denied request consumes
@@ -19,8 +19,8 @@ import type { AlgorithmCode, Rule } from '../rules.js'
  * then per rule: allowed 0|1, remaining, reset µs, retry µs (-1 = never: the cost exceeds the
  * capacity) }. All decisions of a call share one `TIME`.
  *
- * The script is generated per limiter, straight-line: no dispatch on the algorithm, no Lua
- * closures (a closure per algorithm and per commit cost ~2 µs of server time a decision,
+ * The script is generated per limiter, straight-line: no dispatch on the algorithm and one Lua
+ * closure per call, not one per algorithm and commit (those cost ~2 µs of server time a decision,
  * measured with redis-benchmark).
  */
 export interface DecideScript {

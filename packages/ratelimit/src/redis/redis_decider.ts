@@ -7,10 +7,10 @@ import { decideScript } from './decide_script.js'
 import { ScriptRunner } from './script_runner.js'
 
 /**
- * Decisions on Redis: one script per decision (several per tick in one pipeline), on keys that
- * share one hash slot. The layout, for prefix `rl:` and key `user:1`:
+ * Decisions on Redis: the limiter's script (a tick's decisions batched into calls of it), each
+ * decision on keys that share one hash slot. The layout, for prefix `rl:` and key `user:1`:
  *
- *   rl:<rule name>:{user:1}   each rule's state (string, hash or sorted set)
+ *   rl:<rule name>:{user:1}   each rule's state (a string, or the sliding log's sorted set)
  *   rl:~block:{user:1}        the block marker of `block(key, duration)`
  *
  * `~` cannot start a rule name, so no rule collides with the marker.
