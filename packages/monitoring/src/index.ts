@@ -40,6 +40,13 @@ export { type KeyGroups, MAX_GROUPS, OTHER_GROUP } from './key_groups.js'
 export { DEFAULT_BUCKETS, METRICS, type MetricName, metricNames } from './metric_names.js'
 export { type CacheMetrics, type CacheMetricsOptions, cacheMetrics } from './metrics.js'
 export {
+  type OpenTelemetryBridge,
+  type OpenTelemetryBridgeOptions,
+  openTelemetryBridge,
+  type SpanLike,
+  type TracerLike,
+} from './opentelemetry.js'
+export {
   type OperationLog,
   type OperationLogOptions,
   operationLog,

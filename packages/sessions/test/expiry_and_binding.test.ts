@@ -19,7 +19,9 @@ describe.each(backends)('expiry and binding on %s', (backend: Backend) => {
     const session = await sessions.create('u', {})
     expect(session.expiresAt - Date.now()).toBeLessThanOrEqual(400)
     const read = await sessions.get(session.id)
-    expect(read!.expiresAt).toBeLessThanOrEqual(session.createdAt + 400 + 50)
+    // The absolute deadline (Redis time at creation + 400 ms) does not move, however the get slides:
+    // createdAt is the app's clock before the round trip, so it is no exact bound on a loaded machine.
+    expect(read!.expiresAt).toBeLessThanOrEqual(session.expiresAt + 1)
     expect(await until(async () => (await sessions.get(session.id)) === undefined)).toBe(true)
   })
 
