@@ -64,4 +64,11 @@ export {
 export { escapeGlob, glob, globPrefix, globToRegExp, isLiteralGlob } from './glob.js'
 export type { DistributedLock, Store, StoreWrite } from './store.js'
 export { isInvalidatedByTags, type TagIndex } from './tag_index.js'
+export {
+  type ScriptArg,
+  type ScriptBatcher,
+  type ScriptBatcherOptions,
+  type ScriptClient,
+  scriptBatcher,
+} from './util/script_batcher.js'
 export { asStoreFailure, withDeadline } from './util/with_deadline.js'

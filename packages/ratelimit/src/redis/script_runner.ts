@@ -1,9 +1,12 @@
-import { StoreFailureError } from '@cachekit/core'
+import { type ScriptArg, type ScriptBatcher, scriptBatcher } from '@cachekit/core'
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
 import type { DecideScript } from './decide_script.js'
 
-type Arg = string | number
+interface Decision {
+  keys: string[]
+  args: ScriptArg[]
+}
 
 /**
  * Decisions per call. The script decides a batch in one EVALSHA: one command for ioredis to build,
@@ -15,91 +18,30 @@ type Arg = string | number
  */
 export const BATCH_SIZE = 16
 
-interface Queued {
-  keys: string[]
-  args: Arg[]
-  resolve: (reply: number[]) => void
-  reject: (error: unknown) => void
-}
-
 /**
- * Runs a limiter's decide script for the decisions made in one tick, in batches of BATCH_SIZE, each
- * with one timeout. On a Cluster a batch may not cross slots, so the tick's decisions are grouped
- * by slot first; each group goes to the node that serves it.
- *
- * EVALSHA first; a server that does not know the script (restarted, flushed, a new replica
- * promoted) answers NOSCRIPT, and the batch is sent again as EVAL, which loads it.
+ * Runs a limiter's decide script for the decisions made in one tick, BATCH_SIZE to a call (by slot
+ * on a Cluster), each call under one timeout, with core's `scriptBatcher`.
  */
 export class ScriptRunner {
-  private queue: Queued[] = []
-  private readonly cluster: boolean
+  private readonly batcher: ScriptBatcher<Decision>
 
-  constructor(
-    private readonly client: Redis | Cluster,
-    private readonly script: DecideScript,
-    private readonly timeoutMs: number,
-  ) {
-    this.cluster = (client as Cluster).isCluster === true
-  }
-
-  run(keys: string[], args: Arg[]): Promise<number[]> {
-    return new Promise<number[]>((resolve, reject) => {
-      if (this.queue.length === 0) process.nextTick(this.flush)
-      this.queue.push({ keys, args, resolve, reject })
+  constructor(client: Redis | Cluster, script: DecideScript, timeoutMs: number) {
+    const cluster = (client as Cluster).isCluster === true
+    this.batcher = scriptBatcher<Decision>({
+      client,
+      script,
+      timeoutMs,
+      batchSize: BATCH_SIZE,
+      ...(cluster ? { slotOf: (decision: Decision) => calculateSlot(decision.keys[0]!) } : {}),
+      encode: (decision, keys, args) => {
+        for (const key of decision.keys) keys.push(key)
+        for (const arg of decision.args) args.push(arg)
+      },
+      nameOf: () => 'rate limit',
     })
   }
 
-  private readonly flush = (): void => {
-    const batch = this.queue
-    this.queue = []
-    if (!this.cluster) {
-      this.sendInBatches(batch)
-      return
-    }
-    const bySlot = new Map<number, Queued[]>()
-    for (const queued of batch) {
-      const slot = calculateSlot(queued.keys[0]!)
-      const group = bySlot.get(slot)
-      if (group) group.push(queued)
-      else bySlot.set(slot, [queued])
-    }
-    for (const group of bySlot.values()) this.sendInBatches(group)
-  }
-
-  private sendInBatches(queued: Queued[]): void {
-    if (queued.length <= BATCH_SIZE) this.send(queued)
-    else for (let i = 0; i < queued.length; i += BATCH_SIZE) this.send(queued.slice(i, i + BATCH_SIZE))
-  }
-
-  private send(batch: Queued[]): void {
-    let settled = false
-    const failAll = (cause: unknown): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      for (const queued of batch) queued.reject(new StoreFailureError('redis', 'rate limit', { cause }))
-    }
-    const timer = setTimeout(
-      () => failAll(new Error(`no answer within ${this.timeoutMs} ms`)),
-      this.timeoutMs,
-    )
-    const keys: string[] = []
-    const args: Arg[] = []
-    for (const queued of batch) {
-      for (const key of queued.keys) keys.push(key)
-      for (const arg of queued.args) args.push(arg)
-    }
-    const deliver = (replies: unknown): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      const decisions = replies as number[][]
-      for (const [i, queued] of batch.entries()) queued.resolve(decisions[i]!)
-    }
-    this.client.evalsha(this.script.sha, keys.length, ...keys, ...args).then(deliver, (error: unknown) => {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) return failAll(error)
-      // Under the same timer: a call still waits no longer than the timeout.
-      this.client.eval(this.script.source, keys.length, ...keys, ...args).then(deliver, failAll)
-    })
+  run(keys: string[], args: ScriptArg[]): Promise<number[]> {
+    return this.batcher.run<number[]>({ keys, args })
   }
 }

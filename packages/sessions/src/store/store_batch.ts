@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { StoreFailureError } from '@cachekit/core'
+import { type ScriptBatcher, scriptBatcher } from '@cachekit/core'
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
 
@@ -69,100 +69,38 @@ return out`
   return { source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
-interface Queued {
-  op: StoreOp
-  resolve: (reply: unknown) => void
-  reject: (error: unknown) => void
-}
-
 /** Operations per script call: see ratelimit's ScriptRunner for the measurements behind 16. */
 const BATCH_SIZE = 16
 
 /**
  * The store's per-request operations of one tick, 16 to a script call (grouped by slot on a
- * Cluster), each call under one timeout. ioredis builds, sends, times and parses each command on
- * its own; a save was five of them (MULTI, HSET, EXPIRE, HEXISTS, EXEC). As one script call per
- * batch the client does that once for 16 operations (tooling/bench, bench:sessions).
+ * Cluster), each call under one timeout, with core's `scriptBatcher`. A save was five commands
+ * for ioredis to build, send, time and parse (MULTI, HSET, EXPIRE, HEXISTS, EXEC); now 16
+ * operations are one (tooling/bench, bench:sessions).
  */
 export class StoreBatch {
-  private queue: Queued[] = []
-  private readonly cluster: boolean
-  private readonly script: { source: string; sha: string }
+  private readonly batcher: ScriptBatcher<StoreOp>
 
-  constructor(
-    private readonly client: Redis | Cluster,
-    private readonly timeoutMs: number,
-    tombstone: string,
-  ) {
-    this.cluster = (client as Cluster).isCluster === true
-    this.script = storeBatchScript(tombstone)
+  constructor(client: Redis | Cluster, timeoutMs: number, tombstone: string) {
+    const cluster = (client as Cluster).isCluster === true
+    this.batcher = scriptBatcher<StoreOp>({
+      client,
+      script: storeBatchScript(tombstone),
+      timeoutMs,
+      batchSize: BATCH_SIZE,
+      ...(cluster ? { slotOf: (op: StoreOp) => calculateSlot(op.key) } : {}),
+      encode: (op, keys, args) => {
+        keys.push(op.key)
+        if (op.kind === 'get') args.push('g')
+        else if (op.kind === 'touch') args.push('t', op.ttl)
+        else if (op.kind === 'destroy') args.push('d', op.lifeSeconds)
+        else args.push('s', op.ttl, op.set.length / 2, ...op.set, op.removed.length, ...op.removed)
+      },
+      nameOf: (op) => op.kind,
+    })
   }
 
   run<T>(op: StoreOp): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (this.queue.length === 0) process.nextTick(this.flush)
-      this.queue.push({ op, resolve: resolve as (reply: unknown) => void, reject })
-    })
-  }
-
-  private readonly flush = (): void => {
-    const batch = this.queue
-    this.queue = []
-    if (!this.cluster) {
-      this.inBatches(batch)
-      return
-    }
-    const bySlot = new Map<number, Queued[]>()
-    for (const queued of batch) {
-      const slot = calculateSlot(queued.op.key)
-      const group = bySlot.get(slot)
-      if (group) group.push(queued)
-      else bySlot.set(slot, [queued])
-    }
-    for (const group of bySlot.values()) this.inBatches(group)
-  }
-
-  private inBatches(queued: Queued[]): void {
-    if (queued.length <= BATCH_SIZE) this.send(queued)
-    else for (let i = 0; i < queued.length; i += BATCH_SIZE) this.send(queued.slice(i, i + BATCH_SIZE))
-  }
-
-  private send(batch: Queued[]): void {
-    let settled = false
-    const failAll = (cause: unknown): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      for (const queued of batch) queued.reject(new StoreFailureError('redis', queued.op.kind, { cause }))
-    }
-    const timer = setTimeout(
-      () => failAll(new Error(`no answer within ${this.timeoutMs} ms`)),
-      this.timeoutMs,
-    )
-    const keys: string[] = []
-    const args: Array<string | number> = []
-    for (const { op } of batch) {
-      keys.push(op.key)
-      if (op.kind === 'get') args.push('g')
-      else if (op.kind === 'touch') args.push('t', op.ttl)
-      else if (op.kind === 'destroy') args.push('d', op.lifeSeconds)
-      else args.push('s', op.ttl, op.set.length / 2, ...op.set, op.removed.length, ...op.removed)
-    }
-    const deliver = (replies: unknown): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      for (const [i, queued] of batch.entries()) {
-        const reply = (replies as unknown[])[i]
-        if (reply instanceof Error)
-          queued.reject(new StoreFailureError('redis', queued.op.kind, { cause: reply }))
-        else queued.resolve(reply)
-      }
-    }
-    this.client.evalsha(this.script.sha, keys.length, ...keys, ...args).then(deliver, (error: unknown) => {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) return failAll(error)
-      // Under the same timer: a call still waits no longer than the timeout.
-      this.client.eval(this.script.source, keys.length, ...keys, ...args).then(deliver, failAll)
-    })
+    return this.batcher.run<T>(op)
   }
 }
