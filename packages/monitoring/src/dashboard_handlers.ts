@@ -4,8 +4,9 @@ import { type Duration, parseDuration } from '@cachekit/core'
 import { register as defaultRegistry, type Registry } from 'prom-client'
 import { dashboardPage, dashboardPolicy } from './dashboard_page.js'
 import { dashboardSnapshot } from './dashboard_snapshot.js'
-import type { EndpointResponse, FastifyLike } from './endpoints.js'
+import { type EndpointResponse, type FastifyLike, requestPath, respond } from './endpoints.js'
 import { MonitoringOptionError } from './errors.js'
+import { checkPrefix } from './metric_options.js'
 import type { OperationLog } from './operation_log.js'
 
 /** Options of the live dashboard page. */
@@ -27,7 +28,6 @@ export interface DashboardOptions {
 }
 
 const PATH = /^(\/[A-Za-z0-9._~-]+)+$/
-const PREFIX = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
 /**
  * The answers of the dashboard routes, for any HTTP framework: the page at `path` and its data at
@@ -46,8 +46,7 @@ export function dashboardEndpoints(
       `path must look like /cachekit (no trailing slash), got ${JSON.stringify(page)}`,
     )
   }
-  if (!PREFIX.test(prefix))
-    throw new MonitoringOptionError(`prefix must match ${PREFIX}, got ${JSON.stringify(prefix)}`)
+  checkPrefix(prefix)
   const refreshMs = parseDuration(options.refresh ?? 1000)
   if (!(refreshMs >= 100))
     throw new MonitoringOptionError(`refresh must be at least 100 ms, got ${refreshMs} ms`)
@@ -108,17 +107,7 @@ export function expressDashboard(
       else response.writeHead(404).end()
       return
     }
-    answer((request as IncomingMessage & { path?: string }).path ?? request.url ?? '/').then(
-      (result) => {
-        if (!result) {
-          if (next) next()
-          else response.writeHead(404).end()
-          return
-        }
-        response.writeHead(result.status, result.headers).end(result.body)
-      },
-      (error: unknown) => (next ? next(error) : response.writeHead(500).end()),
-    )
+    respond(answer(requestPath(request)), response, next)
   }
 }
 

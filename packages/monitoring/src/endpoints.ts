@@ -118,18 +118,35 @@ export function expressMonitoring(
   const answer = monitoringEndpoints(options)
   return (request, response, next) => {
     const accept = request.headers.accept
-    answer((request as IncomingMessage & { path?: string }).path ?? request.url ?? '/', accept).then(
-      (result) => {
-        if (!result) {
-          if (next) next()
-          else response.writeHead(404).end()
-          return
-        }
-        response.writeHead(result.status, result.headers).end(result.body)
-      },
-      (error: unknown) => (next ? next(error) : response.writeHead(500).end()),
-    )
+    respond(answer(requestPath(request), accept), response, next)
   }
+}
+
+/** The path of a Node request: Express' `path` (after its mount point), else the URL. */
+export function requestPath(request: IncomingMessage): string {
+  return (request as IncomingMessage & { path?: string }).path ?? request.url ?? '/'
+}
+
+/**
+ * Writes an answer to a Node response; a path that is not ours goes to `next` (Express) or is a
+ * 404 (plain `node:http`), and a failure goes to `next` or is a 500.
+ */
+export function respond(
+  answer: Promise<EndpointResponse | undefined>,
+  response: ServerResponse,
+  next: ((error?: unknown) => void) | undefined,
+): void {
+  answer.then(
+    (result) => {
+      if (!result) {
+        if (next) next()
+        else response.writeHead(404).end()
+        return
+      }
+      response.writeHead(result.status, result.headers).end(result.body)
+    },
+    (error: unknown) => (next ? next(error) : response.writeHead(500).end()),
+  )
 }
 
 /** The part of a Fastify instance the plugin uses. */

@@ -4,6 +4,7 @@ import { type BusStatsSource, CacheSource, type L1StatsSource } from './cache_so
 import { MetricsRegistrationError, MonitoringOptionError } from './errors.js'
 import { groupOf, type KeyGroups } from './key_groups.js'
 import { DEFAULT_BUCKETS } from './metric_names.js'
+import { checkName, checkPrefix } from './metric_options.js'
 import { MetricSet } from './metric_set.js'
 import type { RedisMonitoredClient } from './redis_info.js'
 
@@ -40,7 +41,6 @@ export interface CacheMetrics {
 }
 
 const sets = new WeakMap<Registry, Map<string, MetricSet>>()
-const PREFIX = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
 /**
  * Exports a cache's metrics on a prom-client registry, with Prometheus names and bounded labels:
@@ -59,12 +59,8 @@ export function cacheMetrics(cache: Cache, options: CacheMetricsOptions = {}): C
   const registry = options.registry ?? defaultRegistry
   const prefix = options.prefix ?? 'cachekit'
   const name = options.name ?? 'default'
-  if (!PREFIX.test(prefix)) {
-    throw new MonitoringOptionError(`prefix must match ${PREFIX}, got ${JSON.stringify(prefix)}`)
-  }
-  if (typeof name !== 'string' || name === '') {
-    throw new MonitoringOptionError('name must be a non-empty string')
-  }
+  checkPrefix(prefix)
+  checkName(name)
   const buckets = options.buckets ?? DEFAULT_BUCKETS
   if (buckets.length === 0 || buckets.some((b, i) => !(b > 0) || (i > 0 && b <= buckets[i - 1]!))) {
     throw new MonitoringOptionError('buckets must be positive and increasing')

@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { Counter, register as defaultRegistry, Gauge, type Registry } from 'prom-client'
-import { MetricsRegistrationError, MonitoringOptionError } from './errors.js'
+import { MetricsRegistrationError } from './errors.js'
+import { checkName, checkPrefix, perRegistry } from './metric_options.js'
 
 /**
  * The channel @cachekit/ratelimit publishes each decision on (its `DECISION_CHANNEL`). Named here
@@ -66,9 +67,6 @@ interface Registered {
   names: Set<string>
 }
 
-const registered = new WeakMap<Registry, Map<string, Registered>>()
-const PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
-
 /**
  * Counts a rate limiter's decisions on a prom-client registry: `<prefix>_ratelimit_decisions_total`,
  * `_failures_total`, `_corrupt_total` and the `_redis_down` gauge. Decisions arrive through the
@@ -84,10 +82,8 @@ export function rateLimitMetrics(
   const registry = options.registry ?? defaultRegistry
   const prefix = options.prefix ?? 'cachekit'
   const name = options.name ?? 'default'
-  if (!PREFIX.test(prefix))
-    throw new MonitoringOptionError(`prefix must match ${PREFIX}, got ${JSON.stringify(prefix)}`)
-  if (typeof name !== 'string' || name === '')
-    throw new MonitoringOptionError('name must be a non-empty string')
+  checkPrefix(prefix)
+  checkName(name)
   const metrics = metricsOn(registry, prefix)
   if (metrics.names.has(name))
     throw new MetricsRegistrationError(
@@ -139,14 +135,7 @@ export function rateLimitMetrics(
   }
 }
 
-function metricsOn(registry: Registry, prefix: string): Registered {
-  let byPrefix = registered.get(registry)
-  if (!byPrefix) {
-    byPrefix = new Map()
-    registered.set(registry, byPrefix)
-  }
-  const existing = byPrefix.get(prefix)
-  if (existing) return existing
+const metricsOn = perRegistry((registry: Registry, prefix: string): Registered => {
   const make = <K extends keyof typeof RATE_LIMIT_METRICS>(key: K) => {
     const spec = RATE_LIMIT_METRICS[key]
     const fullName = `${prefix}_${key}`
@@ -162,6 +151,5 @@ function metricsOn(registry: Registry, prefix: string): Registered {
     down: make('ratelimit_redis_down') as Gauge,
     names: new Set(),
   }
-  byPrefix.set(prefix, metrics)
   return metrics
-}
+})

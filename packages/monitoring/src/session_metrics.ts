@@ -1,5 +1,6 @@
 import { Counter, register as defaultRegistry, Gauge, type Registry } from 'prom-client'
-import { MetricsRegistrationError, MonitoringOptionError } from './errors.js'
+import { MetricsRegistrationError } from './errors.js'
+import { checkName, checkPrefix, perRegistry } from './metric_options.js'
 
 /** The session events counted, with the payload field that becomes the `reason` label. */
 const EVENTS = [
@@ -60,9 +61,6 @@ interface Registered {
   managers: Map<string, SessionsSource | undefined>
 }
 
-const registered = new WeakMap<Registry, Map<string, Registered>>()
-const PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
-
 /**
  * Counts a session manager's events on a prom-client registry (`<prefix>_sessions_events_total`),
  * and reads its live count at scrape time (`<prefix>_sessions_active`). Ids are never labels.
@@ -76,10 +74,8 @@ export function sessionMetrics(
   const registry = options.registry ?? defaultRegistry
   const prefix = options.prefix ?? 'cachekit'
   const name = options.name ?? 'default'
-  if (!PREFIX.test(prefix))
-    throw new MonitoringOptionError(`prefix must match ${PREFIX}, got ${JSON.stringify(prefix)}`)
-  if (typeof name !== 'string' || name === '')
-    throw new MonitoringOptionError('name must be a non-empty string')
+  checkPrefix(prefix)
+  checkName(name)
   const metrics = metricsOn(registry, prefix)
   if (metrics.managers.has(name))
     throw new MetricsRegistrationError(
@@ -108,14 +104,7 @@ export function sessionMetrics(
   }
 }
 
-function metricsOn(registry: Registry, prefix: string): Registered {
-  let byPrefix = registered.get(registry)
-  if (!byPrefix) {
-    byPrefix = new Map()
-    registered.set(registry, byPrefix)
-  }
-  const existing = byPrefix.get(prefix)
-  if (existing) return existing
+const metricsOn = perRegistry((registry: Registry, prefix: string): Registered => {
   for (const key of Object.keys(SESSION_METRICS))
     if (registry.getSingleMetric(`${prefix}_${key}`))
       throw new MetricsRegistrationError(
@@ -146,10 +135,8 @@ function metricsOn(registry: Registry, prefix: string): Registered {
       )
     },
   })
-  const metrics: Registered = { events, active, managers }
-  byPrefix.set(prefix, metrics)
-  return metrics
-}
+  return { events, active, managers }
+})
 
 /** The bounded part of a payload: `reason` (destroyed, refused) or `binding` (bind-mismatch); never an id. */
 function reasonOf(payload: object): string {
